@@ -1,0 +1,215 @@
+"""The base of every stream: GitHub's headers, shared auth, retries and one-line error messages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
+
+import msgspec
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.streams import RESTStream
+
+from tap_copilot_metrics.errors import TapAPIError
+from tap_copilot_metrics.retry import RetryPolicy, is_rate_limited
+from tap_copilot_metrics.scopes import Scope, ScopeKind
+
+if TYPE_CHECKING:
+    from backoff.types import Details
+
+    from tap_copilot_metrics.auth import GitHubAuth
+    from tap_copilot_metrics.settings import Settings
+    from tap_copilot_metrics.tap import TapCopilotMetrics
+
+_SCOPE_IN_PATH = re.compile(
+    r"/orgs/(?P<org>[^/]+)/team/(?P<team>[^/]+)/|/orgs/(?P<org_only>[^/]+)/|/enterprises/(?P<ent>[^/]+)/"
+)
+_SETTING_OF_KIND = {
+    ScopeKind.ORGANIZATION: "organizations",
+    ScopeKind.TEAM: "teams",
+    ScopeKind.ENTERPRISE: "enterprises",
+}
+_JSON = msgspec.json.Decoder()
+
+
+def scope_from_url(url: str) -> Scope | None:
+    """Which configured scope a request was for, read back from its URL path."""
+    match = _SCOPE_IN_PATH.search(urlsplit(url).path + "/")
+    if not match:
+        return None
+    if match["org"]:
+        return Scope(ScopeKind.TEAM, f"{match['org']}/{match['team']}")
+    if match["org_only"]:
+        return Scope(ScopeKind.ORGANIZATION, match["org_only"])
+    return Scope(ScopeKind.ENTERPRISE, match["ent"])
+
+
+def github_message(response: requests.Response) -> str:
+    """GitHub's own explanation from an error body, shortened; never headers or URLs."""
+    try:
+        body = _JSON.decode(response.content)
+    except msgspec.DecodeError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return str(message)[:200] if message else ""
+
+
+def decoded_json(response: requests.Response) -> Any:
+    """The response body as JSON, decoded once (validation already did it)."""
+    cached = getattr(response, "_tap_json", None)
+    if cached is not None:
+        return cached
+    data = _JSON.decode(response.content)
+    response._tap_json = data  # type: ignore[attr-defined]
+    return data
+
+
+class GitHubStream(RESTStream[Any]):
+    """A GitHub REST stream partitioned by scope (organization, team or enterprise)."""
+
+    #: Which configured scopes this stream reads.
+    scope_kinds: ClassVar[tuple[ScopeKind, ...]] = (ScopeKind.ORGANIZATION,)
+    #: What a token needs for this endpoint, said in 403 messages.
+    required_permissions: ClassVar[str] = "the Copilot permissions listed in the README"
+    #: Short name of the endpoint for messages, e.g. "the Copilot metrics API".
+    endpoint_label: ClassVar[str] = "this endpoint"
+    #: Answers that mean "no data here" rather than an error (e.g. 404 for a report day).
+    empty_statuses: ClassVar[frozenset[int]] = frozenset()
+
+    _tap: TapCopilotMetrics
+
+    # --- plumbing shared by every stream -------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The run's checked settings."""
+        return self._tap.settings
+
+    @property
+    def url_base(self) -> str:
+        """GitHub's API root (github.com, GHE.com or GHES `/api/v3`)."""
+        return self.settings.api_url
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        """Headers GitHub asks every client to send."""
+        return {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": self.settings.api_version,
+            "User-Agent": self.settings.user_agent,
+        }
+
+    @property
+    def authenticator(self) -> GitHubAuth:
+        """One authenticator for the whole run, so an App token is minted once."""
+        return self._tap.github_auth
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """One connection pool for all API calls of the run."""
+        return self._tap.api_session
+
+    @property
+    def timeout(self) -> int:
+        """Per-request timeout; the SDK types it as int, requests accepts float."""
+        return self.settings.request_timeout_seconds  # type: ignore[return-value]
+
+    @property
+    def partitions(self) -> list[dict[str, Any]] | None:
+        """One partition, and one state bookmark, per configured scope."""
+        return [scope.context for scope in self.settings.scopes(*self.scope_kinds)]
+
+    def retry_policy(self) -> RetryPolicy:
+        """The bounded retry loop configured for this run."""
+        return RetryPolicy.from_settings(self.settings)
+
+    def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Retry transient faults with GitHub's waits, within the run's time budget."""
+        return self.retry_policy().retrying(
+            func, on_backoff=self._log_backoff, describe=self.describe_fault
+        )
+
+    def _log_backoff(self, details: Details) -> None:
+        exc = details.get("exception")
+        self.logger.warning(
+            "%s: %s; retry %d in %.1fs",
+            self.name,
+            self.describe_fault(exc) if isinstance(exc, Exception) else "request failed",
+            details.get("tries", 0),
+            details.get("wait") or 0.0,
+        )
+
+    def describe_fault(self, exc: Exception) -> str:
+        """Words for a transient fault that are safe to log (no URL query, no headers)."""
+        response = getattr(exc, "response", None)
+        if isinstance(response, requests.Response):
+            path = urlsplit(response.url).path
+            detail = github_message(response)
+            suffix = f": {detail}" if detail else ""
+            return f"{self.endpoint_label} ({path}) answered {response.status_code}{suffix}"
+        if isinstance(exc, RetriableAPIError):
+            return str(exc)
+        return (
+            f"{self.endpoint_label}: {type(exc).__name__} "
+            "(connection dropped, timed out or cut short)"
+        )
+
+    # --- error classification -----------------------------------------------------------
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Sort an answer into ok, retry later, or stop with one actionable line."""
+        status = response.status_code
+        if status in self.empty_statuses:
+            return
+        if 200 <= status < 300:
+            if status != 204 and response.content:
+                try:
+                    decoded_json(response)
+                except msgspec.DecodeError:
+                    # Cut-short bodies and HTML error pages from proxies are worth a retry.
+                    msg = (
+                        f"{self.endpoint_label} ({urlsplit(response.url).path}) answered "
+                        f"{status} with a body that is not valid JSON"
+                    )
+                    raise RetriableAPIError(msg, response) from None
+            return
+        if status >= 500 or is_rate_limited(response):
+            raise RetriableAPIError(self.describe_fault(RetriableAPIError("", response)), response)
+        raise TapAPIError(self.fatal_message(response))
+
+    def fatal_message(self, response: requests.Response) -> str:
+        """The one line a user reads when GitHub refuses a request."""
+        status = response.status_code
+        scope = scope_from_url(response.url)
+        where = scope.label if scope else urlsplit(response.url).path
+        detail = github_message(response)
+        said = f" (GitHub said: {detail})" if detail else ""
+        if status == 401:
+            return (
+                f"Authentication failed (401) calling {self.endpoint_label} for {where} with "
+                f"{self.authenticator.method}{said}: the credentials are invalid, expired or "
+                "revoked; create a new token or check the GitHub App settings"
+            )
+        if status == 403:
+            return (
+                f"Permission denied (403) on {self.endpoint_label} for {where}{said}: "
+                f"{self.required_permissions}"
+            )
+        if status == 404 and scope:
+            return self.not_found_message(scope, detail)
+        if status == 422 and scope:
+            return self.unprocessable_message(scope, detail)
+        return f"{self.endpoint_label} for {where} answered {status}{said}"
+
+    def not_found_message(self, scope: Scope, detail: str) -> str:
+        """404: the scope name is probably wrong, or the caller cannot see it."""
+        return (
+            f"Not found (404): {self.endpoint_label} for {scope.label}: check the name in "
+            f"`{_SETTING_OF_KIND[scope.kind]}` and that the credentials can see it"
+        )
+
+    def unprocessable_message(self, scope: Scope, detail: str) -> str:
+        """422: GitHub understood the request but will not serve it."""
+        return f"{self.endpoint_label} for {scope.label} answered 422: {detail or 'unprocessable'}"

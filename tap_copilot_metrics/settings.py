@@ -1,0 +1,274 @@
+"""Parse and check the tap's settings before any request is made.
+
+The SDK validates types against the JSON schema; this module checks what a schema cannot say
+(exactly one auth method, dates that exist and are ordered, team names of the form
+`org/team-slug`, no clear-text token over the network) and turns the result into a frozen
+`Settings` object that the streams read instead of raw config dictionaries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from tap_copilot_metrics.errors import ConfigError
+from tap_copilot_metrics.scopes import Scope, ScopeKind
+
+DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_API_VERSION = "2026-03-10"
+DEFAULT_LOOKBACK_DAYS = 3
+
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """GitHub App identity used to mint installation tokens."""
+
+    app_id: str
+    private_key_pem: str
+    installation_id: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The tap's checked configuration."""
+
+    api_url: str
+    api_version: str
+    auth_token: str | None
+    app: AppCredentials | None
+    organizations: tuple[str, ...]
+    enterprises: tuple[str, ...]
+    teams: tuple[str, ...]
+    start_date: dt.date | None
+    end_date: dt.date
+    lookback_days: int
+    user_agent: str
+    request_timeout_seconds: float
+    retry_max_elapsed_seconds: float
+    retry_initial_wait_seconds: float
+    secondary_rate_limit_wait_seconds: float
+    download_concurrency: int
+
+    @property
+    def auth_method(self) -> str:
+        """Name of the configured auth method, safe to show in messages."""
+        return "GitHub App installation token" if self.app else "auth_token"
+
+    def scopes(self, *kinds: ScopeKind) -> list[Scope]:
+        """The configured scopes of the given kinds, in a stable order."""
+        names = {
+            ScopeKind.ORGANIZATION: self.organizations,
+            ScopeKind.TEAM: self.teams,
+            ScopeKind.ENTERPRISE: self.enterprises,
+        }
+        return [Scope(kind, name) for kind in kinds for name in names[kind]]
+
+
+def utc_today() -> dt.date:
+    """Today's date in UTC, the calendar GitHub's daily data follows."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> Settings:
+    """Check `config` and return `Settings`; raise `ConfigError` naming the first bad setting."""
+    auth_token = _optional_str(config, "auth_token")
+    app = _app_credentials(config)
+    if auth_token and app:
+        raise ConfigError(
+            "auth_token",
+            "both `auth_token` and GitHub App settings are set; configure exactly one auth method",
+        )
+    if not auth_token and not app:
+        raise ConfigError(
+            "auth_token",
+            "no credentials: set `auth_token`, or `app_id` + `app_private_key` + "
+            "`app_installation_id` for a GitHub App",
+        )
+
+    organizations = _names(config, "organizations")
+    enterprises = _names(config, "enterprises")
+    teams = _teams(config)
+    if not organizations and not enterprises:
+        raise ConfigError(
+            "organizations",
+            "set at least one entry in `organizations` or `enterprises`",
+        )
+
+    start_date = _date(config, "start_date")
+    end_date = _date(config, "end_date") or utc_today() - dt.timedelta(days=1)
+    if start_date and end_date < start_date:
+        raise ConfigError(
+            "end_date",
+            f"{end_date.isoformat()} is before start_date {start_date.isoformat()}",
+        )
+
+    lookback_days = _int(config, "lookback_days", DEFAULT_LOOKBACK_DAYS, minimum=0, maximum=365)
+    return Settings(
+        api_url=_api_url(config),
+        api_version=_optional_str(config, "api_version") or DEFAULT_API_VERSION,
+        auth_token=auth_token,
+        app=app,
+        organizations=organizations,
+        enterprises=enterprises,
+        teams=teams,
+        start_date=start_date,
+        end_date=end_date,
+        lookback_days=lookback_days,
+        user_agent=_optional_str(config, "user_agent") or f"tap-copilot-metrics/{package_version}",
+        request_timeout_seconds=_number(config, "request_timeout_seconds", 60.0, minimum=0.1),
+        retry_max_elapsed_seconds=_number(config, "retry_max_elapsed_seconds", 600.0, minimum=0),
+        retry_initial_wait_seconds=_number(config, "retry_initial_wait_seconds", 2.0, minimum=0),
+        secondary_rate_limit_wait_seconds=_number(
+            config, "secondary_rate_limit_wait_seconds", 60.0, minimum=0
+        ),
+        download_concurrency=_int(config, "download_concurrency", 4, minimum=1, maximum=32),
+    )
+
+
+def _optional_str(config: Mapping[str, Any], name: str) -> str | None:
+    value = config.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str | int):
+        raise ConfigError(name, "must be a string")
+    return str(value).strip() or None
+
+
+def _app_credentials(config: Mapping[str, Any]) -> AppCredentials | None:
+    names = ("app_id", "app_private_key", "app_installation_id")
+    values = {name: _optional_str(config, name) for name in names}
+    if not any(values.values()):
+        return None
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise ConfigError(
+            missing[0],
+            "GitHub App auth needs `app_id`, `app_private_key` and `app_installation_id`; "
+            f"missing: {', '.join(missing)}",
+        )
+    # Keys pasted into environment variables often carry literal "\n" sequences.
+    pem = str(values["app_private_key"]).replace("\\n", "\n")
+    _check_private_key(pem)
+    return AppCredentials(str(values["app_id"]), pem, str(values["app_installation_id"]))
+
+
+def _check_private_key(pem: str) -> None:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        # The key's content must never reach a message: say only what is wrong with it.
+        raise ConfigError(
+            "app_private_key",
+            "not a readable unencrypted PEM private key; paste the .pem file GitHub generated "
+            "for the App (including the BEGIN/END lines)",
+        ) from None
+
+
+def _names(config: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    values = _list(config, name)
+    for value in values:
+        if not _LOGIN.match(value):
+            raise ConfigError(name, f"{value!r} is not a valid GitHub login or slug")
+    return values
+
+
+def _teams(config: Mapping[str, Any]) -> tuple[str, ...]:
+    values = _list(config, "teams")
+    for value in values:
+        org, _, slug = value.partition("/")
+        if not (_LOGIN.match(org) and _LOGIN.match(slug)):
+            raise ConfigError("teams", f"{value!r} is not of the form 'org/team-slug'")
+    return values
+
+
+def _list(config: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = config.get(name)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, Sequence) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(name, "must be a list of strings")
+    items = tuple(item.strip() for item in value)
+    if any(not item for item in items):
+        raise ConfigError(name, "contains an empty entry")
+    # Keep the user's order but drop repeats, so a scope is never read twice.
+    return tuple(dict.fromkeys(items))
+
+
+def _date(config: Mapping[str, Any], name: str) -> dt.date | None:
+    value = config.get(name)
+    if value is None or value == "":
+        return None
+    text = str(value)
+    # Accept a full timestamp (Meltano's date-time settings) but only its date part matters.
+    day_part = text[:10]
+    if not _DATE.match(day_part) or (len(text) > 10 and text[10] not in "T "):
+        raise ConfigError(name, f"{text!r} is not a date of the form YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(day_part)
+    except ValueError:
+        raise ConfigError(name, f"{text!r} is not a real calendar date") from None
+
+
+def _int(config: Mapping[str, Any], name: str, default: int, *, minimum: int, maximum: int) -> int:
+    value = config.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(name, f"{value!r} is not a whole number") from None
+    if isinstance(value, float) and value != number:
+        raise ConfigError(name, f"{value!r} is not a whole number")
+    if not minimum <= number <= maximum:
+        raise ConfigError(name, f"must be between {minimum} and {maximum}, got {number}")
+    return number
+
+
+def _number(config: Mapping[str, Any], name: str, default: float, *, minimum: float) -> float:
+    value = config.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(name, f"{value!r} is not a number") from None
+    if number < minimum:
+        raise ConfigError(name, f"must be at least {minimum}, got {number}")
+    return number
+
+
+def _api_url(config: Mapping[str, Any]) -> str:
+    url = (_optional_str(config, "api_url") or DEFAULT_API_URL).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError("api_url", f"{url!r} is not an http(s) URL")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError("api_url", "must not contain credentials, a query or a fragment")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            "api_url",
+            f"refusing plain http to {parts.hostname}: the token would travel in clear text; "
+            "use https (plain http is allowed only for 127.0.0.1/localhost)",
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

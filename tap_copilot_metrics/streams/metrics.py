@@ -1,0 +1,161 @@
+"""`copilot_metrics`: the metrics API (`GET …/copilot/metrics`), one record per scope and day.
+
+GitHub closed this API on github.com on 2026-04-02 (it answers 404 there since), so the stream is
+discoverable but not selected by default. It stays faithful to the API's contract for anyone whose
+GitHub still serves it, and for the data already modelled on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import requests
+from singer_sdk.helpers.types import Context
+from singer_sdk.pagination import PageNumberPaginator
+
+from tap_copilot_metrics.client import GitHubStream, decoded_json
+from tap_copilot_metrics.days import DayWindow, parse_bookmark, request_window
+from tap_copilot_metrics.errors import TapAPIError
+from tap_copilot_metrics.schemas import COPILOT_METRICS_SCHEMA
+from tap_copilot_metrics.scopes import Scope, ScopeKind
+from tap_copilot_metrics.settings import utc_today
+
+#: GitHub rejects a `since` more than 100 days back. `since` is a timestamp compared with "now",
+#: so midnight 100 days ago is already too old after 00:00 UTC: the oldest safe day is today - 99.
+RETENTION_DAYS = 100
+PAGE_SIZE = 100
+
+
+class DayPagePaginator(PageNumberPaginator):
+    """`page=1,2,…` until a page comes back short (GitHub sends no `Link` header here)."""
+
+    def has_more(self, response: requests.Response) -> bool:
+        """A `Link: rel="next"` wins; otherwise only a full page can have a successor."""
+        if "next" in response.links:
+            return True
+        days = decoded_json(response) if response.content else []
+        return isinstance(days, list) and len(days) >= PAGE_SIZE
+
+
+class CopilotMetricsStream(GitHubStream):
+    """Daily Copilot metrics per organization, team and enterprise (legacy metrics API)."""
+
+    name = "copilot_metrics"
+    path = "/copilot/metrics"  # under each scope; see get_url
+    primary_keys: ClassVar[list[str]] = ["scope", "scope_name", "date"]
+    replication_key = "date"
+    is_sorted = True
+    selected_by_default = False
+    schema = COPILOT_METRICS_SCHEMA
+    scope_kinds = (ScopeKind.ORGANIZATION, ScopeKind.TEAM, ScopeKind.ENTERPRISE)
+    endpoint_label = "the Copilot metrics API"
+    required_permissions = (
+        "a classic token needs `manage_billing:copilot` or `read:org` (organizations and teams) "
+        "or `read:enterprise` (enterprises); a fine-grained token or GitHub App needs the "
+        'organization permission "GitHub Copilot Business" (read) or "Administration" (read)'
+    )
+
+    _window: DayWindow | None = None
+
+    def get_url(self, context: Context | None) -> str:
+        """`/orgs/{org}`, `/orgs/{org}/team/{slug}` or `/enterprises/{ent}` + `/copilot/metrics`."""
+        return f"{self.url_base}{Scope.from_context(context).path_prefix}/copilot/metrics"
+
+    def get_new_paginator(self) -> DayPagePaginator:
+        """Page numbers from 1 (the SDK's default paginator would read page 1 only)."""
+        return DayPagePaginator(1)
+
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        """`since`/`until` from the partition's window, 100 days per page."""
+        assert self._window is not None
+        return {
+            "since": f"{self._window.first.isoformat()}T00:00:00Z",
+            "until": f"{self._window.last.isoformat()}T23:59:59Z",
+            "per_page": PAGE_SIZE,
+            "page": next_page_token or 1,
+        }
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        """The body is a JSON array of day objects."""
+        days = decoded_json(response) if response.content else []
+        if not isinstance(days, list):
+            msg = f"{self.endpoint_label} answered a JSON {type(days).__name__}, expected an array"
+            raise TapAPIError(msg)
+        yield from days
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """The partition's days in date order, each tagged with its scope."""
+        scope = Scope.from_context(context)
+        self._window = window = self.window_for(scope, context)
+        if window.is_empty:
+            self.logger.info("%s for %s: already up to date", self.name, scope.label)
+            return
+        self.logger.info(
+            "%s for %s: requesting %s..%s", self.name, scope.label, window.first, window.last
+        )
+        wanted = {day.isoformat() for day in window.days()}
+        # At most 100 small day objects per scope: sort them so the bookmark only moves forward.
+        days = sorted(
+            (day for day in self.request_records(context) if day.get("date") in wanted),
+            key=lambda day: day["date"],
+        )
+        for day in days:
+            yield {"scope": scope.kind.value, "scope_name": scope.name, **day}
+
+    def window_for(self, scope: Scope, context: Context | None) -> DayWindow:
+        """Days to ask for: bookmark - lookback, start_date, and the 100-day limit."""
+        settings = self.settings
+        bookmark = parse_bookmark(
+            self.get_starting_replication_key_value(context),
+            stream=self.name,
+            scope_label=scope.label,
+        )
+        oldest = utc_today() - dt.timedelta(days=RETENTION_DAYS - 1)
+        window = request_window(
+            bookmark=bookmark,
+            lookback_days=settings.lookback_days,
+            start_date=settings.start_date,
+            end_date=settings.end_date,
+            oldest_available=oldest,
+        )
+        if window.lost_from:
+            self.logger.warning(
+                "%s for %s: days %s..%s are older than the %d days GitHub keeps and can no "
+                "longer be fetched; starting at %s",
+                self.name,
+                scope.label,
+                window.lost_from,
+                oldest - dt.timedelta(days=1),
+                RETENTION_DAYS,
+                oldest,
+            )
+        return window
+
+    def not_found_message(self, scope: Scope, detail: str) -> str:
+        """404 here is either a wrong name or GitHub's shutdown of this API."""
+        setting = {"organization": "organizations", "team": "teams", "enterprise": "enterprises"}
+        return (
+            f"Not found (404): the Copilot metrics API for {scope.label}: either the name in "
+            f"`{setting[scope.kind.value]}` is wrong or GitHub closed this API (github.com "
+            "answers 404 since 2026-04-02); select the usage report streams (copilot_usage_daily, "
+            "copilot_user_usage_daily, ...) instead"
+        )
+
+    def unprocessable_message(self, scope: Scope, detail: str) -> str:
+        """422 means the "Copilot metrics API access" policy is off (or `since` is too old)."""
+        if "since" in detail.lower() or "days" in detail.lower():
+            return (
+                f"The Copilot metrics API refused the date range for {scope.label} (422: "
+                f"{detail}); GitHub serves only the last {RETENTION_DAYS} days"
+            )
+        where = (
+            "Enterprise settings > Policies > Copilot > Metrics"
+            if scope.kind is ScopeKind.ENTERPRISE
+            else "Organization settings > Copilot > Policies"
+        )
+        return (
+            f'The "Copilot metrics API access" policy is disabled for {scope.label} (422): an '
+            f"owner can enable it under {where}"
+        )

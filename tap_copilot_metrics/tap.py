@@ -1,0 +1,177 @@
+"""The tap: its settings, its streams, and one shared HTTP session and authenticator."""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import requests
+from singer_sdk import Stream, Tap
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigurationError, FatalAPIError
+
+from tap_copilot_metrics.auth import GitHubAuth
+from tap_copilot_metrics.downloads import ReportDownloader
+from tap_copilot_metrics.retry import RetryPolicy
+from tap_copilot_metrics.settings import (
+    DEFAULT_API_URL,
+    DEFAULT_API_VERSION,
+    DEFAULT_LOOKBACK_DAYS,
+    Settings,
+    parse_settings,
+)
+from tap_copilot_metrics.streams.billing import CopilotBillingStream, CopilotSeatsStream
+from tap_copilot_metrics.streams.metrics import CopilotMetricsStream
+from tap_copilot_metrics.streams.reports import REPORT_STREAMS
+
+try:
+    PACKAGE_VERSION = version("tap-copilot-metrics")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    PACKAGE_VERSION = "0"
+
+STRING_LIST = th.ArrayType(th.StringType)
+
+
+class TapCopilotMetrics(Tap):
+    """Singer tap for GitHub Copilot metrics."""
+
+    name = "tap-copilot-metrics"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "auth_token",
+            th.StringType,
+            secret=True,
+            description="GitHub token: classic or fine-grained PAT, or an installation token.",
+        ),
+        th.Property("app_id", th.StringType, description="GitHub App id (instead of auth_token)."),
+        th.Property(
+            "app_private_key",
+            th.StringType,
+            secret=True,
+            description="The GitHub App's private key (PEM).",
+        ),
+        th.Property(
+            "app_installation_id",
+            th.StringType,
+            description="Installation id of the GitHub App on the organization or enterprise.",
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            default=DEFAULT_API_URL,
+            description="API root: https://api.github.com, https://api.<sub>.ghe.com or "
+            "https://<host>/api/v3.",
+        ),
+        th.Property(
+            "api_version",
+            th.StringType,
+            default=DEFAULT_API_VERSION,
+            description="Value of the X-GitHub-Api-Version header.",
+        ),
+        th.Property("organizations", STRING_LIST, description="Organization logins."),
+        th.Property("enterprises", STRING_LIST, description="Enterprise slugs."),
+        th.Property(
+            "teams",
+            STRING_LIST,
+            description='Teams as "org/team-slug", for team-level copilot_metrics.',
+        ),
+        th.Property("start_date", th.DateType, description="First day wanted (YYYY-MM-DD)."),
+        th.Property(
+            "end_date",
+            th.DateType,
+            description="Last day wanted, inclusive (YYYY-MM-DD); default yesterday (UTC).",
+        ),
+        th.Property(
+            "lookback_days",
+            th.IntegerType,
+            default=DEFAULT_LOOKBACK_DAYS,
+            description="Days before the bookmark read again on every run (late or restated data).",
+        ),
+        th.Property("user_agent", th.StringType, description="User-Agent header to send."),
+        th.Property(
+            "request_timeout_seconds",
+            th.NumberType,
+            default=60,
+            description="Timeout of one HTTP request.",
+        ),
+        th.Property(
+            "retry_max_elapsed_seconds",
+            th.NumberType,
+            default=600,
+            description="Longest total time spent retrying one request before failing.",
+        ),
+        th.Property(
+            "retry_initial_wait_seconds",
+            th.NumberType,
+            default=2,
+            description="First wait of the exponential backoff (doubles on each retry).",
+        ),
+        th.Property(
+            "secondary_rate_limit_wait_seconds",
+            th.NumberType,
+            default=60,
+            description="Wait after a secondary rate limit that names no Retry-After.",
+        ),
+        th.Property(
+            "download_concurrency",
+            th.IntegerType,
+            default=4,
+            description="Report files downloaded at the same time.",
+        ),
+    ).to_dict()
+
+    @cached_property
+    def settings(self) -> Settings:
+        """Checked settings; the first bad one stops the run before any request."""
+        return parse_settings(self.config, package_version=PACKAGE_VERSION)
+
+    @cached_property
+    def api_session(self) -> requests.Session:
+        """Connection pool shared by every API call of the run."""
+        return requests.Session()
+
+    @cached_property
+    def github_auth(self) -> GitHubAuth:
+        """The run's credentials (an App token is minted once and refreshed as needed)."""
+        return GitHubAuth(self.settings, requests.Session())
+
+    @cached_property
+    def report_downloader(self) -> ReportDownloader:
+        """Fetches report files from signed links, without the GitHub token."""
+        settings = self.settings
+        return ReportDownloader(
+            RetryPolicy.from_settings(settings),
+            timeout=settings.request_timeout_seconds,
+            logger=self.logger,
+        )
+
+    def discover_streams(self) -> list[Stream]:
+        """Every stream the tap offers; the legacy metrics stream is opt-in."""
+        return [
+            *(stream_class(self) for stream_class in REPORT_STREAMS),
+            CopilotSeatsStream(self),
+            CopilotBillingStream(self),
+            CopilotMetricsStream(self),
+        ]
+
+    def __init__(self, *, validate_config: bool = True, **kwargs: Any) -> None:
+        """Check the settings up front, so a bad one stops the run before any request.
+
+        Discovery skips the check (the SDK passes `validate_config=False`), so a catalog can be
+        listed before credentials exist.
+        """
+        super().__init__(validate_config=validate_config, **kwargs)
+        if validate_config:
+            _ = self.settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: the SDK's CLI, with fatal errors as one line and exit code 1."""
+    try:
+        TapCopilotMetrics.cli.main(args=argv, prog_name="tap-copilot-metrics")
+    except (ConfigurationError, FatalAPIError) as exc:
+        print(f"tap-copilot-metrics: error: {exc}", file=sys.stderr)
+        sys.exit(1)

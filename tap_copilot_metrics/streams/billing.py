@@ -1,0 +1,115 @@
+"""Copilot seats and billing: current snapshots, read in full on every run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+from urllib.parse import ParseResult, parse_qsl
+
+import requests
+from singer_sdk.helpers.types import Context
+from singer_sdk.pagination import HeaderLinkPaginator
+
+from tap_copilot_metrics.client import GitHubStream, decoded_json
+from tap_copilot_metrics.errors import TapAPIError
+from tap_copilot_metrics.schemas import COPILOT_BILLING_SCHEMA, COPILOT_SEATS_SCHEMA
+from tap_copilot_metrics.scopes import Scope, ScopeKind
+
+_BILLING_PERMISSIONS = (
+    "a classic token needs `manage_billing:copilot` or `read:org` (`read:enterprise` for "
+    'enterprises); a fine-grained token or GitHub App needs "GitHub Copilot Business" (read) '
+    '(organization) or "Enterprise Copilot business" (read)'
+)
+
+
+def seat_key(seat: dict[str, Any]) -> str:
+    """A never-empty key for a seat: the assignee's login, else a documented fallback.
+
+    GitHub declares `assignee` nullable (a seat whose user no longer exists). Such a seat is
+    keyed `unassigned:<created_at>` so it still lands once and only once.
+    """
+    assignee = seat.get("assignee") or {}
+    login = assignee.get("login") if isinstance(assignee, dict) else None
+    if login:
+        return str(login)
+    return f"unassigned:{seat.get('created_at') or 'unknown'}"
+
+
+class CopilotSeatsStream(GitHubStream):
+    """Every Copilot seat of each organization and enterprise (`…/copilot/billing/seats`)."""
+
+    name = "copilot_seats"
+    path = "/copilot/billing/seats"  # under each scope; see get_url
+    primary_keys: ClassVar[list[str]] = ["scope", "scope_name", "seat_key"]
+    replication_key = None
+    schema = COPILOT_SEATS_SCHEMA
+    scope_kinds = (ScopeKind.ORGANIZATION, ScopeKind.ENTERPRISE)
+    endpoint_label = "the Copilot seats API"
+    required_permissions = _BILLING_PERMISSIONS
+
+    def get_url(self, context: Context | None) -> str:
+        """`/orgs/{org}/copilot/billing/seats` or the enterprise equivalent."""
+        return f"{self.url_base}{Scope.from_context(context).path_prefix}/copilot/billing/seats"
+
+    def get_new_paginator(self) -> HeaderLinkPaginator:
+        """Follow `Link: rel="next"` until GitHub stops sending one."""
+        return HeaderLinkPaginator()
+
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        """100 seats a page; later pages take GitHub's own `next` query."""
+        if isinstance(next_page_token, ParseResult):
+            return dict(parse_qsl(next_page_token.query))
+        return {"per_page": 100, "page": 1}
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        """`{"total_seats": n, "seats": [...]}` -> one record per seat."""
+        body = decoded_json(response) if response.content else {}
+        seats = body.get("seats") if isinstance(body, dict) else None
+        if not isinstance(seats, list):
+            msg = f"{self.endpoint_label} answered an unexpected body: expected `seats`"
+            raise TapAPIError(msg)
+        yield from seats
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict:
+        """Scope columns and the seat key first, GitHub's fields unchanged."""
+        scope = Scope.from_context(context)
+        return {
+            "scope": scope.kind.value,
+            "scope_name": scope.name,
+            "seat_key": seat_key(row),
+            **row,
+        }
+
+
+class CopilotBillingStream(GitHubStream):
+    """Seat breakdown and Copilot policies of each organization (`/orgs/{org}/copilot/billing`)."""
+
+    name = "copilot_billing"
+    path = "/copilot/billing"  # under each organization; see get_url
+    primary_keys: ClassVar[list[str]] = ["scope", "scope_name"]
+    replication_key = None
+    schema = COPILOT_BILLING_SCHEMA
+    scope_kinds = (ScopeKind.ORGANIZATION,)
+    endpoint_label = "the Copilot billing API"
+    required_permissions = _BILLING_PERMISSIONS
+
+    def get_url(self, context: Context | None) -> str:
+        """`/orgs/{org}/copilot/billing`."""
+        return f"{self.url_base}{Scope.from_context(context).path_prefix}/copilot/billing"
+
+    def get_new_paginator(self) -> None:
+        """A single object, no pages."""
+        return
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        """One record per organization."""
+        body = decoded_json(response) if response.content else None
+        if not isinstance(body, dict):
+            msg = f"{self.endpoint_label} answered an unexpected body: expected an object"
+            raise TapAPIError(msg)
+        yield body
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict:
+        """Scope columns first, GitHub's fields unchanged."""
+        scope = Scope.from_context(context)
+        return {"scope": scope.kind.value, "scope_name": scope.name, **row}

@@ -1,0 +1,325 @@
+"""Streams of the usage-metrics reports API: one `?day=` report per scope and day.
+
+Each report call answers with signed `download_links` to NDJSON files. A day is emitted whole,
+in ascending day order, and the bookmark is written after each complete day: an interrupted run
+resumes at the last day it finished (re-read with the lookback window), so nothing is lost and,
+because targets upsert on the key, nothing doubles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+import requests
+from singer_sdk.helpers.types import Context
+
+from tap_copilot_metrics.client import GitHubStream, decoded_json
+from tap_copilot_metrics.days import DayWindow, parse_bookmark, request_window
+from tap_copilot_metrics.downloads import LinkRejected, ReportDownloader
+from tap_copilot_metrics.errors import ReportUnreadable, TapAPIError
+from tap_copilot_metrics.reportfiles import expand_day_totals
+from tap_copilot_metrics.schemas import (
+    COPILOT_REPOSITORY_USAGE_DAILY_SCHEMA,
+    COPILOT_USAGE_DAILY_SCHEMA,
+    COPILOT_USER_TEAMS_DAILY_SCHEMA,
+    COPILOT_USER_USAGE_DAILY_SCHEMA,
+)
+from tap_copilot_metrics.scopes import Scope, ScopeKind
+from tap_copilot_metrics.settings import utc_today
+
+#: GitHub keeps about a year of reports; enterprise reports start on this day.
+RETENTION_DAYS = 365
+ENTERPRISE_REPORTS_START = dt.date(2025, 10, 10)
+#: GitHub's data can take up to 3 UTC days to settle: a missing report that recent is "not yet",
+#: so the bookmark stops before it; an older missing report is a day without data.
+SETTLING_DAYS = 3
+#: How often a day's links are fetched again after blob storage refused one.
+LINK_REFRESHES = 3
+
+_REPORT_PERMISSIONS = (
+    "organization reports need a classic token with `read:org` (or `manage_billing:copilot`), "
+    'or the fine-grained/App organization permission "Organization Copilot metrics" (read); '
+    "enterprise reports need `manage_billing:copilot` or `read:enterprise`, or a GitHub App "
+    'with "Enterprise Copilot metrics" (read). The "Copilot usage metrics" policy must be '
+    "enabled"
+)
+
+
+class NoReport(Exception):
+    """GitHub has no report for this day (yet): 204, 404, or a bare JSON string body."""
+
+
+class ReportStream(GitHubStream):
+    """A `…/copilot/metrics/reports/<report>?day=` report, read day by day."""
+
+    scope_kinds = (ScopeKind.ORGANIZATION, ScopeKind.ENTERPRISE)
+    path = "/copilot/metrics/reports"  # under each scope; see fetch_links
+    replication_key = "day"
+    is_sorted = True
+    # The bookmark is set by `_checkpoint` to the last complete day, whatever order rows of
+    # a file come in (28-day wrappers list several days).
+    check_sorted = False
+    # State is written by `_checkpoint` after each complete day, never in the middle of one.
+    STATE_MSG_FREQUENCY = 10**12
+    endpoint_label = "the Copilot usage metrics reports API"
+    required_permissions = _REPORT_PERMISSIONS
+    # A report day GitHub has not produced: 204, or 404 for the day (the scope exists).
+    empty_statuses = frozenset({204, 404})
+
+    #: Report name per scope kind, e.g. {ORGANIZATION: "organization-1-day", ...}.
+    reports: ClassVar[dict[ScopeKind, str]]
+    #: Columns besides scope/scope_name/day that identify a row (never null).
+    row_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._declared = frozenset(self.schema["properties"])
+        self._unknown_seen: set[str] = set()
+
+    @property
+    def downloader(self) -> ReportDownloader:
+        """Fetches report files outside the GitHub API session."""
+        return self._tap.report_downloader
+
+    def get_new_paginator(self) -> None:
+        """Report endpoints are not paginated: one envelope per day."""
+        return
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        """The envelope, unless the answer says there is no report."""
+        if response.status_code in self.empty_statuses or not response.content:
+            return
+        body = decoded_json(response)
+        if isinstance(body, str):  # `""` or "No report available"
+            return
+        if not isinstance(body, dict) or not isinstance(body.get("download_links"), list):
+            msg = (
+                f"{self.endpoint_label} ({response.request.path_url.split('?')[0]}) answered an "
+                "unexpected body: expected an object with `download_links`"
+            )
+            raise TapAPIError(msg)
+        yield body
+
+    # --- days ---------------------------------------------------------------------------
+
+    def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
+        """Every day of the window, oldest first, checkpointing the bookmark after each."""
+        scope = Scope.from_context(context)
+        window = self.window_for(scope, context)
+        if window.is_empty:
+            self.logger.info("%s for %s: already up to date", self.name, scope.label)
+            return
+        self.logger.info(
+            "%s for %s: reading days %s..%s", self.name, scope.label, window.first, window.last
+        )
+        without_report: list[str] = []
+        for day in window.days():
+            try:
+                yield from self.day_records(scope, day, context)
+            except NoReport:
+                without_report.append(day.isoformat())
+                if day >= utc_today() - dt.timedelta(days=SETTLING_DAYS):
+                    self.logger.info(
+                        "%s for %s: no report for %s yet; the bookmark stays before it and "
+                        "the next run asks again",
+                        self.name,
+                        scope.label,
+                        day,
+                    )
+                    break
+                continue
+            self._checkpoint(context, day)
+        if without_report:
+            self.logger.info(
+                "%s for %s: days without a report: %s",
+                self.name,
+                scope.label,
+                ", ".join(without_report),
+            )
+
+    def window_for(self, scope: Scope, context: Context | None) -> DayWindow:
+        """Days to ask for: bookmark - lookback, start_date, and what GitHub still keeps."""
+        oldest = utc_today() - dt.timedelta(days=RETENTION_DAYS)
+        if scope.kind is ScopeKind.ENTERPRISE:
+            oldest = max(oldest, ENTERPRISE_REPORTS_START)
+        window = request_window(
+            bookmark=parse_bookmark(
+                self.get_starting_replication_key_value(context),
+                stream=self.name,
+                scope_label=scope.label,
+            ),
+            lookback_days=self.settings.lookback_days,
+            start_date=self.settings.start_date,
+            end_date=self.settings.end_date,
+            oldest_available=oldest,
+        )
+        if window.lost_from:
+            self.logger.warning(
+                "%s for %s: days %s..%s are older than the reports GitHub keeps and can no "
+                "longer be fetched; starting at %s",
+                self.name,
+                scope.label,
+                window.lost_from,
+                oldest - dt.timedelta(days=1),
+                oldest,
+            )
+        return window
+
+    def _checkpoint(self, context: Context | None, day: dt.date) -> None:
+        """Bookmark `day` (complete) and emit STATE, so a crash after it loses nothing."""
+        state = self.get_context_state(context)
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = day.isoformat()
+        self.state_manager.is_flushed = False
+        self._write_state_message()
+
+    # --- one day ------------------------------------------------------------------------
+
+    def report_name(self, scope: Scope) -> str:
+        """The report path segment for this scope, e.g. `users-1-day`."""
+        return self.reports[scope.kind]
+
+    def fetch_links(self, scope: Scope, day: dt.date, context: Context | None) -> list[str]:
+        """Ask the report endpoint for the day's download links (raises NoReport)."""
+        report = self.report_name(scope)
+        url = f"{self.url_base}{scope.path_prefix}/copilot/metrics/reports/{report}"
+        prepared = self.build_prepared_request(
+            method="GET", url=url, params={"day": day.isoformat()}, headers=self.http_headers
+        )
+        response = self.request_decorator(self._request)(prepared, context)
+        envelope = next(iter(self.parse_response(response)), None)
+        if envelope is None:
+            raise NoReport
+        return [str(link) for link in envelope["download_links"]]
+
+    def day_records(
+        self, scope: Scope, day: dt.date, context: Context | None
+    ) -> Iterator[dict[str, Any]]:
+        """All records of one day's report, each file once, fresh links when one expires."""
+        links = self.fetch_links(scope, day, context)
+        report = self.report_name(scope)
+        refreshes = 0
+        for index in range(len(links)):
+            delivered = 0
+            while True:
+                source = (
+                    f"{report} report for {scope.label}, day {day}, file {index + 1} of "
+                    f"{len(links)}"
+                )
+                try:
+                    for line in self.downloader.records(
+                        links[index], source=source, skip=delivered
+                    ):
+                        delivered += 1
+                        yield from self.rows_of(line, scope, day, source)
+                    break
+                except LinkRejected as exc:
+                    refreshes += 1
+                    if refreshes > LINK_REFRESHES:
+                        msg = (
+                            f"downloading {source} was refused ({exc.status}) even after "
+                            f"fetching fresh links {LINK_REFRESHES} times"
+                        )
+                        raise ReportUnreadable(msg) from None
+                    self.logger.info(
+                        "%s: link refused (%s); fetching fresh links", source, exc.status
+                    )
+                    fresh = self.fetch_links(scope, day, context)
+                    if len(fresh) != len(links):
+                        msg = (
+                            f"{report} report for {scope.label}, day {day} changed from "
+                            f"{len(links)} to {len(fresh)} files while it was being read; run "
+                            "again"
+                        )
+                        raise ReportUnreadable(msg) from None
+                    links = fresh
+
+    def rows_of(
+        self, line: dict[str, Any], scope: Scope, day: dt.date, source: str
+    ) -> Iterator[dict[str, Any]]:
+        """A file line as records: scope columns first, GitHub's fields and values unchanged."""
+        for row in expand_day_totals(line):
+            self._note_unknown_fields(row)
+            record = {"scope": scope.kind.value, "scope_name": scope.name, **row}
+            if not record.get("day"):
+                record["day"] = day.isoformat()
+            for key in self.row_keys:
+                if record.get(key) is None or record.get(key) == "":
+                    msg = f"{source}: a line has no `{key}`, which identifies its row"
+                    raise ReportUnreadable(msg)
+            yield record
+
+    def _note_unknown_fields(self, line: dict[str, Any]) -> None:
+        """Fields GitHub added after our schema still reach the target; say so once per run."""
+        if self._declared.issuperset(line):
+            return
+        new = set(line) - self._declared - self._unknown_seen
+        if new:
+            self._unknown_seen |= new
+            self.logger.warning(
+                "%s: GitHub sends fields this tap does not declare yet; passing them through "
+                "unchanged: %s",
+                self.name,
+                ", ".join(sorted(new)),
+            )
+
+
+class CopilotUsageDailyStream(ReportStream):
+    """Organization / enterprise totals per day (`organization-1-day`, `enterprise-1-day`)."""
+
+    name = "copilot_usage_daily"
+    primary_keys: ClassVar[list[str]] = ["scope", "scope_name", "day"]
+    schema = COPILOT_USAGE_DAILY_SCHEMA
+    reports: ClassVar[dict[ScopeKind, str]] = {
+        ScopeKind.ORGANIZATION: "organization-1-day",
+        ScopeKind.ENTERPRISE: "enterprise-1-day",
+    }
+
+
+class CopilotUserUsageDailyStream(ReportStream):
+    """One row per user and day with activity (`users-1-day`)."""
+
+    name = "copilot_user_usage_daily"
+    primary_keys: ClassVar[list[str]] = ["scope", "scope_name", "day", "user_id"]
+    schema = COPILOT_USER_USAGE_DAILY_SCHEMA
+    row_keys = ("user_id",)
+    reports: ClassVar[dict[ScopeKind, str]] = {
+        ScopeKind.ORGANIZATION: "users-1-day",
+        ScopeKind.ENTERPRISE: "users-1-day",
+    }
+
+
+class CopilotUserTeamsDailyStream(ReportStream):
+    """Team memberships of users per day (`user-teams-1-day`), to join with user usage."""
+
+    name = "copilot_user_teams_daily"
+    primary_keys: ClassVar[list[str]] = ["scope", "scope_name", "day", "user_id", "team_id"]
+    schema = COPILOT_USER_TEAMS_DAILY_SCHEMA
+    row_keys = ("user_id", "team_id")
+    reports: ClassVar[dict[ScopeKind, str]] = {
+        ScopeKind.ORGANIZATION: "user-teams-1-day",
+        ScopeKind.ENTERPRISE: "user-teams-1-day",
+    }
+
+
+class CopilotRepositoryUsageDailyStream(ReportStream):
+    """Pull-request activity per repository and day (`repos-1-day`)."""
+
+    name = "copilot_repository_usage_daily"
+    primary_keys: ClassVar[list[str]] = ["scope", "scope_name", "day", "repo_id"]
+    schema = COPILOT_REPOSITORY_USAGE_DAILY_SCHEMA
+    row_keys = ("repo_id",)
+    reports: ClassVar[dict[ScopeKind, str]] = {
+        ScopeKind.ORGANIZATION: "repos-1-day",
+        ScopeKind.ENTERPRISE: "repos-1-day",
+    }
+
+
+REPORT_STREAMS: tuple[type[ReportStream], ...] = (
+    CopilotUsageDailyStream,
+    CopilotUserUsageDailyStream,
+    CopilotUserTeamsDailyStream,
+    CopilotRepositoryUsageDailyStream,
+)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers.types import Context
 from singer_sdk.streams import RESTStream
 
 from tap_copilot_metrics.errors import TapAPIError
@@ -32,6 +34,17 @@ _SETTING_OF_KIND = {
     ScopeKind.ENTERPRISE: "enterprises",
 }
 _JSON = msgspec.json.Decoder()
+
+
+@runtime_checkable
+class RowDeriver(Protocol):
+    """A child stream whose rows are computed from its parent's records."""
+
+    name: str
+
+    def rows_of(self, record: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The child's rows for one parent record."""
+        ...
 
 
 def scope_from_url(url: str) -> Scope | None:
@@ -78,7 +91,14 @@ class GitHubStream(RESTStream[Any]):
     #: Answers that mean "no data here" rather than an error (e.g. 404 for a report day).
     empty_statuses: ClassVar[frozenset[int]] = frozenset()
 
+    #: Breakdown rows go to child streams in batches of at most this many parent records.
+    CHILD_BATCH_RECORDS: ClassVar[int] = 500
+
     _tap: TapCopilotMetrics
+    #: False while more records of the same day follow the current one (see ReportStream).
+    _record_closes_batch: bool = True
+    _child_rows: dict[str, list[dict[str, Any]]]
+    _pending_parents: int = 0
 
     # --- plumbing shared by every stream -------------------------------------------------
 
@@ -120,6 +140,44 @@ class GitHubStream(RESTStream[Any]):
     def partitions(self) -> list[dict[str, Any]] | None:
         """One partition, and one state bookmark, per configured scope."""
         return [scope.context for scope in self.settings.scopes(*self.scope_kinds)]
+
+    def generate_child_contexts(
+        self, record: dict[str, Any], context: Context | None
+    ) -> Iterator[Context]:
+        """Hand breakdown rows to the selected child streams, a batch at a time.
+
+        Rows are taken from the record now, before the SDK drops deselected properties from it
+        on output. A batch closes at the end of a day (or every CHILD_BATCH_RECORDS records), so
+        memory stays flat and child streams are synced once per batch, not once per record.
+        """
+        children = [
+            child
+            for child in self.child_streams
+            if child.selected and isinstance(child, RowDeriver)
+        ]
+        if not children:
+            return
+        if self._pending_parents == 0:
+            self._child_rows = {}
+        for child in children:
+            self._child_rows.setdefault(child.name, []).extend(child.rows_of(record))
+        self._pending_parents += 1
+        if self._record_closes_batch or self._pending_parents >= self.CHILD_BATCH_RECORDS:
+            self._pending_parents = 0
+            yield {**(context or {}), "rows": self._child_rows}
+
+    def checkpoint(self, context: Context | None, day: dt.date) -> None:
+        """Bookmark `day` as complete and emit STATE now.
+
+        The SDK moves a bookmark record by record and only while the stream itself is selected;
+        day-keyed streams instead bookmark whole days, also when only their breakdowns are
+        selected, so a resumed run never skips a day it did not finish.
+        """
+        state = self.get_context_state(context)
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = day.isoformat()
+        self.state_manager.is_flushed = False
+        self._write_state_message()
 
     def retry_policy(self) -> RetryPolicy:
         """The bounded retry loop configured for this run."""

@@ -23,6 +23,7 @@ from tap_copilot_metrics.settings import (
     parse_settings,
 )
 from tap_copilot_metrics.streams.billing import CopilotBillingStream, CopilotSeatsStream
+from tap_copilot_metrics.streams.breakdowns import BREAKDOWN_STREAMS
 from tap_copilot_metrics.streams.metrics import CopilotMetricsStream
 from tap_copilot_metrics.streams.reports import REPORT_STREAMS
 
@@ -155,6 +156,7 @@ class TapCopilotMetrics(Tap):
             CopilotSeatsStream(self),
             CopilotBillingStream(self),
             CopilotMetricsStream(self),
+            *(stream_class(self) for stream_class in BREAKDOWN_STREAMS),
         ]
 
     def __init__(self, *, validate_config: bool = True, **kwargs: Any) -> None:

@@ -103,6 +103,8 @@ class CopilotMetricsStream(GitHubStream):
         )
         for day in days:
             yield {"scope": scope.kind.value, "scope_name": scope.name, **day}
+        if days:
+            self.checkpoint(context, dt.date.fromisoformat(days[-1]["date"]))
 
     def window_for(self, scope: Scope, context: Context | None) -> DayWindow:
         """Days to ask for: bookmark - lookback, start_date, and the 100-day limit."""

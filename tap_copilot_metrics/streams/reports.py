@@ -117,7 +117,7 @@ class ReportStream(GitHubStream):
         without_report: list[str] = []
         for day in window.days():
             try:
-                yield from self.day_records(scope, day, context)
+                yield from self._marking_day_end(self.day_records(scope, day, context))
             except NoReport:
                 without_report.append(day.isoformat())
                 if day >= utc_today() - dt.timedelta(days=SETTLING_DAYS):
@@ -130,7 +130,7 @@ class ReportStream(GitHubStream):
                     )
                     break
                 continue
-            self._checkpoint(context, day)
+            self.checkpoint(context, day)
         if without_report:
             self.logger.info(
                 "%s for %s: days without a report: %s",
@@ -138,6 +138,21 @@ class ReportStream(GitHubStream):
                 scope.label,
                 ", ".join(without_report),
             )
+
+    def _marking_day_end(self, records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Pass records through, one behind, so the last one of a day is known as such.
+
+        Breakdown rows are handed to child streams in batches that close at a day's end.
+        """
+        previous: dict[str, Any] | None = None
+        for record in records:
+            if previous is not None:
+                self._record_closes_batch = False
+                yield previous
+            previous = record
+        if previous is not None:
+            self._record_closes_batch = True
+            yield previous
 
     def window_for(self, scope: Scope, context: Context | None) -> DayWindow:
         """Days to ask for: bookmark - lookback, start_date, and what GitHub still keeps."""
@@ -166,14 +181,6 @@ class ReportStream(GitHubStream):
                 oldest,
             )
         return window
-
-    def _checkpoint(self, context: Context | None, day: dt.date) -> None:
-        """Bookmark `day` (complete) and emit STATE, so a crash after it loses nothing."""
-        state = self.get_context_state(context)
-        state["replication_key"] = self.replication_key
-        state["replication_key_value"] = day.isoformat()
-        self.state_manager.is_flushed = False
-        self._write_state_message()
 
     # --- one day ------------------------------------------------------------------------
 

@@ -1,0 +1,266 @@
+"""Breakdown tables: one flat row per element of a record's nested arrays.
+
+Warehouses want `sum(total_code_acceptances) / sum(total_code_suggestions)` to be one plain
+query, not a JSON walk through editors > models > languages. Each breakdown stream is an SDK
+child of the stream whose records hold the arrays; its rows are computed from records the parent
+already fetched (no second request). Selecting a breakdown without its parent works: the SDK then
+reads the parent without emitting it.
+
+Rows keep the parent's key columns and GitHub's field names. A dimension GitHub leaves null or
+empty becomes `unknown` (key columns may never be null or empty; target-duckdb loads "" as NULL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from singer_sdk import Stream
+from singer_sdk.helpers.types import Context
+
+from tap_copilot_metrics.streams.metrics import CopilotMetricsStream
+from tap_copilot_metrics.streams.reports import CopilotUsageDailyStream, CopilotUserUsageDailyStream
+
+#: The value a null or empty dimension takes, so the row still has a usable key.
+UNKNOWN = "unknown"
+#: Separator of flattened nested objects (`last_known_ide_version__ide_version`).
+NESTED_SEPARATOR = "__"
+
+Row = dict[str, Any]
+Schema = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Level:
+    """One array on the way down to the breakdown's elements.
+
+    `dimension` names the column that takes each element's `name` (the metrics API's style,
+    e.g. editors[].name -> `editor`); None when elements carry their own key fields (reports).
+    """
+
+    array: str
+    dimension: str | None = None
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Where a breakdown's elements sit in the parent record, and what identifies them."""
+
+    #: Object property of the parent record that holds the first array (metrics API), if any.
+    container: str | None
+    levels: tuple[Level, ...]
+    #: Key columns besides the parent's, in key order.
+    dimensions: tuple[str, ...]
+
+    def rows(self, record: Row, parent_keys: Iterable[str]) -> Iterator[Row]:
+        """The flat rows of one parent record."""
+        base = {key: record[key] for key in parent_keys}
+        root = record.get(self.container) if self.container else record
+        if isinstance(root, dict):
+            yield from self._walk(root, self.levels, base)
+
+    def _walk(self, node: Row, levels: tuple[Level, ...], carried: Row) -> Iterator[Row]:
+        level, deeper = levels[0], levels[1:]
+        for element in node.get(level.array) or ():
+            if not isinstance(element, dict):
+                continue
+            row = dict(carried)
+            if level.dimension:
+                row[level.dimension] = element.get("name")
+            if deeper:
+                row.update(_carried_fields(element, level.dimension))
+                yield from self._walk(element, deeper, row)
+            else:
+                row.update(_leaf_fields(element, named=level.dimension is not None))
+                for dimension in self.dimensions:
+                    if row.get(dimension) in (None, ""):
+                        row[dimension] = UNKNOWN
+                yield row
+
+    def schema(self, parent_schema: Schema, parent_keys: Iterable[str]) -> Schema:
+        """Columns: the parent's keys, the dimensions, then the elements' own fields."""
+        properties: dict[str, Any] = {key: parent_schema["properties"][key] for key in parent_keys}
+        node = parent_schema["properties"][self.container] if self.container else parent_schema
+        for index, level in enumerate(self.levels):
+            item = node["properties"][level.array]["items"]
+            if level.dimension:
+                properties[level.dimension] = {"type": ["string"]}
+            if index < len(self.levels) - 1:
+                properties.update(_carried_schema(item, level.dimension))
+            else:
+                properties.update(_leaf_schema(item, named=level.dimension is not None))
+            node = item
+        for dimension in self.dimensions:
+            properties[dimension] = {
+                "type": ["string"],
+                "description": f"Breakdown dimension; `{UNKNOWN}` where GitHub sent none.",
+            }
+        keys = [*parent_keys, *self.dimensions]
+        return {
+            "type": "object",
+            "properties": properties,
+            "required": keys,
+            "additionalProperties": True,
+        }
+
+
+def _carried_fields(element: Row, dimension: str | None) -> Row:
+    """Scalars of an intermediate level (e.g. a model's `is_custom_model`) for its leaf rows.
+
+    Its `total_engaged_users` would clash with the leaf's, so it becomes `<dimension>_…`.
+    """
+    carried: Row = {}
+    for name, value in element.items():
+        if name == "name" or isinstance(value, list | dict):
+            continue
+        carried[f"{dimension}_{name}" if name == "total_engaged_users" else name] = value
+    return carried
+
+
+def _carried_schema(item: Schema, dimension: str | None) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for name, prop in item["properties"].items():
+        if name == "name" or _is_container(prop):
+            continue
+        columns[f"{dimension}_{name}" if name == "total_engaged_users" else name] = prop
+    return columns
+
+
+def _leaf_fields(element: Row, *, named: bool) -> Row:
+    """An element's fields, nested objects flattened one level, arrays left out."""
+    fields: Row = {}
+    for name, value in element.items():
+        if named and name == "name":
+            continue
+        if isinstance(value, dict):
+            for sub_name, sub_value in value.items():
+                fields[f"{name}{NESTED_SEPARATOR}{sub_name}"] = sub_value
+        elif not isinstance(value, list):
+            fields[name] = value
+    return fields
+
+
+def _leaf_schema(item: Schema, *, named: bool) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for name, prop in item["properties"].items():
+        if named and name == "name":
+            continue
+        if "object" in _types(prop):
+            for sub_name, sub_prop in prop.get("properties", {}).items():
+                columns[f"{name}{NESTED_SEPARATOR}{sub_name}"] = sub_prop
+        elif "array" not in _types(prop):
+            columns[name] = prop
+    return columns
+
+
+def _types(prop: Schema) -> list[str]:
+    kind = prop.get("type", [])
+    return [kind] if isinstance(kind, str) else list(kind)
+
+
+def _is_container(prop: Schema) -> bool:
+    return bool({"object", "array"} & set(_types(prop)))
+
+
+class BreakdownStream(Stream):
+    """Rows of one breakdown, handed over by the parent in batches (see `ParentOfBreakdowns`)."""
+
+    breakdown: ClassVar[Breakdown]
+    #: The rows carry the parent's keys; state lives with the parent, so one empty partition.
+    state_partitioning_keys: ClassVar[list[str]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The parent classes declare these as plain class attributes (the SDK's are properties).
+        parent: Any = self.parent_stream_type
+        parent_keys: tuple[str, ...] = tuple(parent.primary_keys)
+        kwargs.setdefault("schema", self.breakdown.schema(parent.schema, parent_keys))
+        super().__init__(*args, **kwargs)
+        self.parent_keys = parent_keys
+        self.primary_keys = [*parent_keys, *self.breakdown.dimensions]
+        self.replication_key = parent.replication_key
+
+    def rows_of(self, record: Row) -> Iterator[Row]:
+        """This breakdown's rows for one parent record."""
+        return self.breakdown.rows(record, self.parent_keys)
+
+    def get_records(self, context: Context | None) -> Iterable[Row]:
+        """The batch of rows the parent collected for this stream."""
+        if context:
+            yield from context["rows"].get(self.name, ())
+
+
+def _breakdown_stream(
+    name: str, parent: type[Stream], breakdown: Breakdown, doc: str
+) -> type[BreakdownStream]:
+    return type(
+        _class_name(name),
+        (BreakdownStream,),
+        {"name": name, "parent_stream_type": parent, "breakdown": breakdown, "__doc__": doc},
+    )
+
+
+def _class_name(stream_name: str) -> str:
+    return "".join(part.title() for part in stream_name.split("_")) + "Stream"
+
+
+_LEGACY = (
+    (
+        "copilot_metrics_ide_code_completions",
+        Breakdown(
+            "copilot_ide_code_completions",
+            (Level("editors", "editor"), Level("models", "model"), Level("languages", "language")),
+            ("editor", "model", "language"),
+        ),
+        "IDE code completions per editor, model and language (metrics API).",
+    ),
+    (
+        "copilot_metrics_ide_chat",
+        Breakdown(
+            "copilot_ide_chat",
+            (Level("editors", "editor"), Level("models", "model")),
+            ("editor", "model"),
+        ),
+        "IDE chat per editor and model (metrics API).",
+    ),
+    (
+        "copilot_metrics_dotcom_chat",
+        Breakdown("copilot_dotcom_chat", (Level("models", "model"),), ("model",)),
+        "Copilot Chat on github.com per model (metrics API).",
+    ),
+    (
+        "copilot_metrics_dotcom_pull_requests",
+        Breakdown(
+            "copilot_dotcom_pull_requests",
+            (Level("repositories", "repository"), Level("models", "model")),
+            ("repository", "model"),
+        ),
+        "Pull-request summaries per repository and model (metrics API).",
+    ),
+)
+
+#: (suffix, array, natural key of its elements) shared by org/enterprise and per-user reports.
+_REPORT_ARRAYS = (
+    ("by_ide", "totals_by_ide", ("ide",)),
+    ("by_feature", "totals_by_feature", ("feature",)),
+    ("by_language_feature", "totals_by_language_feature", ("language", "feature")),
+    ("by_language_model", "totals_by_language_model", ("language", "model")),
+    ("by_model_feature", "totals_by_model_feature", ("model", "feature")),
+)
+
+BREAKDOWN_STREAMS: tuple[type[BreakdownStream], ...] = (
+    *(
+        _breakdown_stream(name, CopilotMetricsStream, breakdown, doc)
+        for name, breakdown, doc in _LEGACY
+    ),
+    *(
+        _breakdown_stream(
+            f"{parent.name}_{suffix}",
+            parent,
+            Breakdown(None, (Level(array),), dimensions),
+            f"`{array}` of {parent.name}, one row per element.",
+        )
+        for parent in (CopilotUsageDailyStream, CopilotUserUsageDailyStream)
+        for suffix, array, dimensions in _REPORT_ARRAYS
+    ),
+)

@@ -8,12 +8,15 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import requests
+from jsonschema import Draft7Validator, ValidationError
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigurationError, FatalAPIError
 
 from tap_copilot_metrics.auth import GitHubAuth
 from tap_copilot_metrics.downloads import ReportDownloader
+from tap_copilot_metrics.errors import ConfigError
+from tap_copilot_metrics.output import BufferedMsgSpecWriter
 from tap_copilot_metrics.retry import RetryPolicy
 from tap_copilot_metrics.settings import (
     DEFAULT_API_URL,
@@ -39,6 +42,7 @@ class TapCopilotMetrics(Tap):
     """Singer tap for GitHub Copilot metrics."""
 
     name = "tap-copilot-metrics"
+    message_writer_class = BufferedMsgSpecWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -124,6 +128,26 @@ class TapCopilotMetrics(Tap):
         ),
     ).to_dict()
 
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """The SDK's JSON-schema check of the settings, worded without their values.
+
+        The SDK's own messages quote the offending value (`'<token>' is not of type 'string'`),
+        which would print a secret pasted into the wrong shape; these name only the setting.
+        """
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        validator = Draft7Validator(schema)
+        errors = [
+            ConfigError(
+                ".".join(str(part) for part in error.absolute_path) or "config",
+                _expected(error),
+            )
+            for error in validator.iter_errors(self._config)
+        ]
+        if errors and raise_errors:
+            raise errors[0]
+        return [str(error) for error in errors]
+
     @cached_property
     def settings(self) -> Settings:
         """Checked settings; the first bad one stops the run before any request."""
@@ -168,6 +192,15 @@ class TapCopilotMetrics(Tap):
         super().__init__(validate_config=validate_config, **kwargs)
         if validate_config:
             _ = self.settings
+
+
+def _expected(error: ValidationError) -> str:
+    """What the schema wanted, never the value that was given."""
+    if error.validator == "type":
+        return f"must be of type {error.validator_value}"
+    if error.validator == "required":
+        return "a required setting is missing"
+    return f"does not satisfy the `{error.validator}` rule of the settings schema"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -42,7 +42,7 @@ class CopilotSeatsStream(GitHubStream):
     path = "/copilot/billing/seats"  # under each scope; see get_url
     primary_keys: ClassVar[list[str]] = ["scope", "scope_name", "seat_key"]
     replication_key = None
-    schema = COPILOT_SEATS_SCHEMA
+    declared_schema = COPILOT_SEATS_SCHEMA
     scope_kinds = (ScopeKind.ORGANIZATION, ScopeKind.ENTERPRISE)
     endpoint_label = "the Copilot seats API"
     required_permissions = _BILLING_PERMISSIONS
@@ -88,7 +88,7 @@ class CopilotBillingStream(GitHubStream):
     path = "/copilot/billing"  # under each organization; see get_url
     primary_keys: ClassVar[list[str]] = ["scope", "scope_name"]
     replication_key = None
-    schema = COPILOT_BILLING_SCHEMA
+    declared_schema = COPILOT_BILLING_SCHEMA
     scope_kinds = (ScopeKind.ORGANIZATION,)
     endpoint_label = "the Copilot billing API"
     required_permissions = _BILLING_PERMISSIONS

@@ -12,6 +12,7 @@ empty becomes `unknown` (key columns may never be null or empty; target-duckdb l
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -174,7 +175,8 @@ class BreakdownStream(Stream):
         # The parent classes declare these as plain class attributes (the SDK's are properties).
         parent: Any = self.parent_stream_type
         parent_keys: tuple[str, ...] = tuple(parent.primary_keys)
-        kwargs.setdefault("schema", self.breakdown.schema(parent.schema, parent_keys))
+        schema = self.breakdown.schema(parent.declared_schema, parent_keys)
+        kwargs.setdefault("schema", copy.deepcopy(schema))  # its own copy, see GitHubStream
         super().__init__(*args, **kwargs)
         self.parent_keys = parent_keys
         self.primary_keys = [*parent_keys, *self.breakdown.dimensions]

@@ -31,12 +31,16 @@ PAGE_SIZE = 100
 class DayPagePaginator(PageNumberPaginator):
     """`page=1,2,…` until a page comes back short (GitHub sends no `Link` header here)."""
 
+    def __init__(self, start_value: int, *, page_size: int = PAGE_SIZE) -> None:
+        super().__init__(start_value)
+        self.page_size = page_size
+
     def has_more(self, response: requests.Response) -> bool:
         """A `Link: rel="next"` wins; otherwise only a full page can have a successor."""
         if "next" in response.links:
             return True
         days = decoded_json(response) if response.content else []
-        return isinstance(days, list) and len(days) >= PAGE_SIZE
+        return isinstance(days, list) and len(days) >= self.page_size
 
 
 class CopilotMetricsStream(GitHubStream):
@@ -47,10 +51,17 @@ class CopilotMetricsStream(GitHubStream):
     primary_keys: ClassVar[list[str]] = ["scope", "scope_name", "date"]
     replication_key = "date"
     is_sorted = True
+    # Each run re-reads `lookback_days` before the bookmark on purpose, so the first records of
+    # a resumed partition are older than its bookmark: the SDK's sort check would call that
+    # unsorted data and stop the run. Records of a partition are still emitted in date order.
+    check_sorted = False
     selected_by_default = False
-    schema = COPILOT_METRICS_SCHEMA
+    declared_schema = COPILOT_METRICS_SCHEMA
     scope_kinds = (ScopeKind.ORGANIZATION, ScopeKind.TEAM, ScopeKind.ENTERPRISE)
     endpoint_label = "the Copilot metrics API"
+    #: Days per page (`per_page`). GitHub's maximum; a class attribute so tests can page
+    #: through the simulator's data, which never fills a page of 100 (days can be missing).
+    page_size: ClassVar[int] = PAGE_SIZE
     required_permissions = (
         "a classic token needs `manage_billing:copilot` or `read:org` (organizations and teams) "
         "or `read:enterprise` (enterprises); a fine-grained token or GitHub App needs the "
@@ -65,7 +76,7 @@ class CopilotMetricsStream(GitHubStream):
 
     def get_new_paginator(self) -> DayPagePaginator:
         """Page numbers from 1 (the SDK's default paginator would read page 1 only)."""
-        return DayPagePaginator(1)
+        return DayPagePaginator(1, page_size=self.page_size)
 
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         """`since`/`until` from the partition's window, 100 days per page."""
@@ -73,7 +84,7 @@ class CopilotMetricsStream(GitHubStream):
         return {
             "since": f"{self._window.first.isoformat()}T00:00:00Z",
             "until": f"{self._window.last.isoformat()}T23:59:59Z",
-            "per_page": PAGE_SIZE,
+            "per_page": self.page_size,
             "page": next_page_token or 1,
         }
 

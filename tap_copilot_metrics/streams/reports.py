@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import requests
 from singer_sdk.helpers.types import Context
 
-from tap_copilot_metrics.client import GitHubStream, decoded_json
+from tap_copilot_metrics.client import GitHubStream, decoded_json, github_message
 from tap_copilot_metrics.days import DayWindow, parse_bookmark, request_window
 from tap_copilot_metrics.downloads import LinkRejected, ReportDownloader
 from tap_copilot_metrics.errors import ReportUnreadable, TapAPIError
@@ -37,6 +37,11 @@ ENTERPRISE_REPORTS_START = dt.date(2025, 10, 10)
 SETTLING_DAYS = 3
 #: How often a day's links are fetched again after blob storage refused one.
 LINK_REFRESHES = 3
+#: The day-less report of each scope kind, asked when a day answers 404 (see _require_scope).
+_SCOPE_PROBE_REPORTS = {
+    ScopeKind.ORGANIZATION: "organization-28-day",
+    ScopeKind.ENTERPRISE: "enterprise-28-day",
+}
 
 _REPORT_PERMISSIONS = (
     "organization reports need a classic token with `read:org` (or `manage_billing:copilot`), "
@@ -77,6 +82,8 @@ class ReportStream(GitHubStream):
         super().__init__(*args, **kwargs)
         self._declared = frozenset(self.schema["properties"])
         self._unknown_seen: set[str] = set()
+        # Scopes GitHub answered for with something other than 404 in this run.
+        self._known_scopes: set[Scope] = set()
 
     @property
     def downloader(self) -> ReportDownloader:
@@ -196,10 +203,31 @@ class ReportStream(GitHubStream):
             method="GET", url=url, params={"day": day.isoformat()}, headers=self.http_headers
         )
         response = self.request_decorator(self._request)(prepared, context)
+        if response.status_code == 404:
+            self._require_scope(scope, context)
+        else:
+            self._known_scopes.add(scope)
         envelope = next(iter(self.parse_response(response)), None)
         if envelope is None:
             raise NoReport
         return [str(link) for link in envelope["download_links"]]
+
+    def _require_scope(self, scope: Scope, context: Context | None) -> None:
+        """Tell "no report for this day" from a wrong name: GitHub answers 404 to both.
+
+        The scope's 28-day report takes no day: a 404 there too means the organization or
+        enterprise is unknown (or hidden from the credentials), which must stop the run with
+        the 404 message instead of passing for days without data. Asked once per scope.
+        """
+        if scope in self._known_scopes:
+            return
+        report = _SCOPE_PROBE_REPORTS[scope.kind]
+        url = f"{self.url_base}{scope.path_prefix}/copilot/metrics/reports/{report}/latest"
+        prepared = self.build_prepared_request(method="GET", url=url, headers=self.http_headers)
+        response = self.request_decorator(self._request)(prepared, context)
+        if response.status_code == 404:
+            raise TapAPIError(self.not_found_message(scope, github_message(response)))
+        self._known_scopes.add(scope)
 
     def day_records(
         self, scope: Scope, day: dt.date, context: Context | None
@@ -233,7 +261,16 @@ class ReportStream(GitHubStream):
                     self.logger.info(
                         "%s: link refused (%s); fetching fresh links", source, exc.status
                     )
-                    fresh = self.fetch_links(scope, day, context)
+                    try:
+                        fresh = self.fetch_links(scope, day, context)
+                    except NoReport:
+                        # Records of this day were emitted already: the day cannot pass for
+                        # one without a report (the bookmark would claim it half read).
+                        msg = (
+                            f"{report} report for {scope.label}, day {day} was withdrawn while "
+                            "it was being read (no report when asked for fresh links); run again"
+                        )
+                        raise ReportUnreadable(msg) from None
                     if len(fresh) != len(links):
                         msg = (
                             f"{report} report for {scope.label}, day {day} changed from "
@@ -278,7 +315,7 @@ class CopilotUsageDailyStream(ReportStream):
 
     name = "copilot_usage_daily"
     primary_keys: ClassVar[list[str]] = ["scope", "scope_name", "day"]
-    schema = COPILOT_USAGE_DAILY_SCHEMA
+    declared_schema = COPILOT_USAGE_DAILY_SCHEMA
     reports: ClassVar[dict[ScopeKind, str]] = {
         ScopeKind.ORGANIZATION: "organization-1-day",
         ScopeKind.ENTERPRISE: "enterprise-1-day",
@@ -290,7 +327,7 @@ class CopilotUserUsageDailyStream(ReportStream):
 
     name = "copilot_user_usage_daily"
     primary_keys: ClassVar[list[str]] = ["scope", "scope_name", "day", "user_id"]
-    schema = COPILOT_USER_USAGE_DAILY_SCHEMA
+    declared_schema = COPILOT_USER_USAGE_DAILY_SCHEMA
     row_keys = ("user_id",)
     reports: ClassVar[dict[ScopeKind, str]] = {
         ScopeKind.ORGANIZATION: "users-1-day",
@@ -303,7 +340,7 @@ class CopilotUserTeamsDailyStream(ReportStream):
 
     name = "copilot_user_teams_daily"
     primary_keys: ClassVar[list[str]] = ["scope", "scope_name", "day", "user_id", "team_id"]
-    schema = COPILOT_USER_TEAMS_DAILY_SCHEMA
+    declared_schema = COPILOT_USER_TEAMS_DAILY_SCHEMA
     row_keys = ("user_id", "team_id")
     reports: ClassVar[dict[ScopeKind, str]] = {
         ScopeKind.ORGANIZATION: "user-teams-1-day",
@@ -316,7 +353,7 @@ class CopilotRepositoryUsageDailyStream(ReportStream):
 
     name = "copilot_repository_usage_daily"
     primary_keys: ClassVar[list[str]] = ["scope", "scope_name", "day", "repo_id"]
-    schema = COPILOT_REPOSITORY_USAGE_DAILY_SCHEMA
+    declared_schema = COPILOT_REPOSITORY_USAGE_DAILY_SCHEMA
     row_keys = ("repo_id",)
     reports: ClassVar[dict[ScopeKind, str]] = {
         ScopeKind.ORGANIZATION: "repos-1-day",

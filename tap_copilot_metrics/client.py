@@ -180,6 +180,15 @@ class GitHubStream(RESTStream[Any]):
             self._pending_parents = 0
             yield {**(context or {}), "rows": self._child_rows}
 
+    def get_json(
+        self, url: str, params: dict[str, Any] | None = None, context: Context | None = None
+    ) -> requests.Response:
+        """One GET outside the SDK's paging loop, with the same auth, errors and retries."""
+        prepared = self.build_prepared_request(
+            method="GET", url=url, params=params or {}, headers=self.http_headers
+        )
+        return self.request_decorator(self._request)(prepared, context)
+
     def checkpoint(self, context: Context | None, day: dt.date) -> None:
         """Bookmark `day` as complete and emit STATE now.
 

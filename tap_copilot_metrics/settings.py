@@ -22,6 +22,8 @@ from tap_copilot_metrics.scopes import Scope, ScopeKind
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_API_VERSION = "2026-03-10"
 DEFAULT_LOOKBACK_DAYS = 3
+#: Team slug meaning "every team of the organization" (`"octo-org/*"`).
+ALL_TEAMS = "*"
 
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -186,8 +188,10 @@ def _teams(config: Mapping[str, Any]) -> tuple[str, ...]:
     values = _list(config, "teams")
     for value in values:
         org, _, slug = value.partition("/")
-        if not (_LOGIN.match(org) and _LOGIN.match(slug)):
-            raise ConfigError("teams", f"{value!r} is not of the form 'org/team-slug'")
+        if not (_LOGIN.match(org) and (_LOGIN.match(slug) or slug == ALL_TEAMS)):
+            raise ConfigError(
+                "teams", f"{value!r} is not of the form 'org/team-slug' (or 'org/*' for all teams)"
+            )
     return values
 
 

@@ -20,7 +20,7 @@ from tap_copilot_metrics.days import DayWindow, parse_bookmark, request_window
 from tap_copilot_metrics.errors import TapAPIError
 from tap_copilot_metrics.schemas import COPILOT_METRICS_SCHEMA
 from tap_copilot_metrics.scopes import Scope, ScopeKind
-from tap_copilot_metrics.settings import utc_today
+from tap_copilot_metrics.settings import ALL_TEAMS, utc_today
 
 #: GitHub rejects a `since` more than 100 days back. `since` is a timestamp compared with "now",
 #: so midnight 100 days ago is already too old after 00:00 UTC: the oldest safe day is today - 99.
@@ -69,6 +69,39 @@ class CopilotMetricsStream(GitHubStream):
     )
 
     _window: DayWindow | None = None
+    _partitions: list[dict[str, Any]] | None = None
+
+    @property
+    def partitions(self) -> list[dict[str, Any]] | None:
+        """One partition per scope; a team entry `org/*` stands for every team of `org`."""
+        if self._partitions is None:
+            scopes: list[Scope] = []
+            for scope in self.settings.scopes(*self.scope_kinds):
+                org, _, slug = scope.name.partition("/")
+                if scope.kind is ScopeKind.TEAM and slug == ALL_TEAMS:
+                    scopes.extend(
+                        Scope(ScopeKind.TEAM, f"{org}/{team}") for team in self.teams_of(org)
+                    )
+                else:
+                    scopes.append(scope)
+            self._partitions = [scope.context for scope in dict.fromkeys(scopes)]
+        return self._partitions
+
+    def teams_of(self, org: str) -> list[str]:
+        """Slugs of every team of `org` (`GET /orgs/{org}/teams`, following `Link: next`)."""
+        slugs: list[str] = []
+        url: str | None = f"{self.url_base}/orgs/{org}/teams"
+        params: dict[str, Any] | None = {"per_page": 100}
+        while url:
+            response = self.get_json(url, params)
+            teams = decoded_json(response) if response.content else []
+            if not isinstance(teams, list):
+                msg = f"the teams API for organization '{org}' answered an unexpected body"
+                raise TapAPIError(msg)
+            slugs.extend(str(team["slug"]) for team in teams if isinstance(team, dict))
+            url, params = response.links.get("next", {}).get("url"), None
+        self.logger.info("%s: organization '%s' has %d teams", self.name, org, len(slugs))
+        return slugs
 
     def get_url(self, context: Context | None) -> str:
         """`/orgs/{org}`, `/orgs/{org}/team/{slug}` or `/enterprises/{ent}` + `/copilot/metrics`."""

@@ -199,10 +199,7 @@ class ReportStream(GitHubStream):
         """Ask the report endpoint for the day's download links (raises NoReport)."""
         report = self.report_name(scope)
         url = f"{self.url_base}{scope.path_prefix}/copilot/metrics/reports/{report}"
-        prepared = self.build_prepared_request(
-            method="GET", url=url, params={"day": day.isoformat()}, headers=self.http_headers
-        )
-        response = self.request_decorator(self._request)(prepared, context)
+        response = self.get_json(url, {"day": day.isoformat()}, context)
         if response.status_code == 404:
             self._require_scope(scope, context)
         else:

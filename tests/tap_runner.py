@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import os
@@ -131,6 +132,7 @@ def sync_in_process(
     catalog = catalog_selecting(config, streams) if streams is not None else None
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        tap = TapCopilotMetrics(config=config, state=state, catalog=catalog)
+        # The SDK updates the state dict it is given in place: hand it a copy.
+        tap = TapCopilotMetrics(config=config, state=copy.deepcopy(state), catalog=catalog)
         tap.sync_all()
     return TapRun.parse(0, out.getvalue(), err.getvalue())

@@ -2,17 +2,18 @@
 
 The links point at blob storage, not at the GitHub API: they are fetched with a session of their
 own that never carries the GitHub token (blob storage rejects foreign credentials), they expire,
-and their query string is a credential, so it never reaches a log line or a message. Files are
-streamed and parsed as they arrive; a download cut short is retried and resumed past the records
-already delivered, so a file's records are never emitted twice.
+and their query string is a credential, so it never reaches a log line or a message. A file is
+downloaded whole to a temporary file before any of its records is emitted (a download cut short
+is fetched again, never half emitted twice), then parsed from disk as a stream.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -20,11 +21,14 @@ from singer_sdk.exceptions import RetriableAPIError
 
 from tap_copilot_metrics.errors import ReportUnreadable, RetryBudgetExceeded, TapAPIError
 from tap_copilot_metrics.reportfiles import NoReportInFile, ReportFileError, iter_report_records
-from tap_copilot_metrics.retry import TRANSIENT_EXCEPTIONS, RetryBudget, RetryPolicy
+from tap_copilot_metrics.retry import (
+    TRANSIENT_EXCEPTIONS,
+    RetryBudget,
+    RetryPolicy,
+    is_rate_limited,
+)
 
 CHUNK_BYTES = 256 * 1024
-#: A file that parses badly is fetched again this many times (a cut can look like bad JSON).
-MALFORMED_RETRIES = 2
 
 
 class LinkRejected(Exception):
@@ -57,7 +61,12 @@ logging.getLogger("urllib3.connectionpool").addFilter(_RedactSignedQueries())
 
 
 class ReportDownloader:
-    """Streams the records of report files, with retries and resumption."""
+    """Downloads report files to temporary files on disk, then parses them as a stream.
+
+    A file is downloaded whole before any of its records is emitted, so a download cut short
+    is simply fetched again: a file's records can never be emitted twice. Parsing reads the
+    spooled file in chunks, so memory does not grow with the file.
+    """
 
     def __init__(self, policy: RetryPolicy, *, timeout: float, logger: logging.Logger) -> None:
         self._policy = policy
@@ -66,32 +75,20 @@ class ReportDownloader:
         # Deliberately not the API session: no Authorization header may reach blob storage.
         self._session = requests.Session()
 
-    def records(self, url: str, *, source: str, skip: int = 0) -> Iterator[dict[str, Any]]:
-        """Yield the file's records after the first `skip` (already delivered) ones.
+    def download(self, url: str, *, source: str) -> IO[bytes]:
+        """The file's bytes, spooled to disk; transient faults are retried within the budget.
 
-        Transient faults (5xx, 429, drops, timeouts, truncated bodies) are retried within the
-        time budget and resume after the last record delivered. `LinkRejected` tells the caller
-        to fetch fresh links; `ReportUnreadable` means the file itself is malformed.
+        Raises `LinkRejected` when blob storage refuses the link (the caller fetches fresh
+        links) and `RetryBudgetExceeded` when the faults outlast the budget.
         """
-        delivered = skip
         budget = RetryBudget(self._policy)
-        malformed_tries = 0
         while True:
+            # Closed (and so deleted) by the caller, or below on failure.
+            spooled = tempfile.TemporaryFile(prefix="copilot-report-")  # noqa: SIM115
             try:
-                for index, record in enumerate(self._stream(url, source=source)):
-                    if index >= delivered:
-                        delivered += 1
-                        yield record
-                return
-            except NoReportInFile:
-                # A file holding only `"No report available"` has no rows; nothing to emit.
-                return
-            except ReportFileError as exc:
-                malformed_tries += 1
-                if malformed_tries > MALFORMED_RETRIES:
-                    raise ReportUnreadable(str(exc)) from None
-                self._logger.warning("%s; fetching the file again", exc)
+                self._fetch_into(spooled, url, source=source)
             except TRANSIENT_EXCEPTIONS as exc:
+                spooled.close()
                 wait = budget.next_wait(exc)
                 what = _describe(exc)
                 if wait is None:
@@ -101,28 +98,44 @@ class ReportDownloader:
                         f"{self._policy.max_elapsed_seconds:g})"
                     )
                     raise RetryBudgetExceeded(msg) from None
-                self._logger.warning(
-                    "downloading %s: %s; retrying in %.1fs from record %d",
-                    source,
-                    what,
-                    wait,
-                    delivered + 1,
-                )
+                self._logger.warning("downloading %s: %s; retrying in %.1fs", source, what, wait)
                 time.sleep(wait)
+            except BaseException:
+                spooled.close()
+                raise
+            else:
+                spooled.seek(0)
+                return spooled
 
-    def _stream(self, url: str, *, source: str) -> Iterator[dict[str, Any]]:
+    def _fetch_into(self, spooled: IO[bytes], url: str, *, source: str) -> None:
         with self._session.get(url, stream=True, timeout=self._timeout) as response:
             status = response.status_code
+            # Rate limiting first: the download host may answer 403/429 with Retry-After or a
+            # rate-limit message, which means "wait", not "this link expired".
+            if status >= 500 or is_rate_limited(response) or "retry-after" in response.headers:
+                raise RetriableAPIError(f"HTTP {status}", response)
             if status in (400, 401, 403, 404, 410):
                 raise LinkRejected(status)
-            if status >= 500 or status == 429:
-                raise RetriableAPIError(f"HTTP {status}", response)
             if status != 200:
                 msg = f"downloading {source} answered HTTP {status}"
                 raise TapAPIError(msg)
-            yield from iter_report_records(
-                response.iter_content(chunk_size=CHUNK_BYTES), source=source
-            )
+            for chunk in response.iter_content(chunk_size=CHUNK_BYTES):
+                spooled.write(chunk)
+
+
+def read_records(spooled: IO[bytes], *, source: str) -> Iterator[dict[str, Any]]:
+    """The records of a downloaded file, parsed chunk by chunk.
+
+    A file holding only a bare string (`"No report available"`) has no records. A malformed
+    file raises `ReportUnreadable` naming the report, day, file and line.
+    """
+    chunks = iter(lambda: spooled.read(CHUNK_BYTES), b"")
+    try:
+        yield from iter_report_records(chunks, source=source)
+    except NoReportInFile:
+        return
+    except ReportFileError as exc:
+        raise ReportUnreadable(str(exc)) from None
 
 
 def _describe(exc: Exception) -> str:

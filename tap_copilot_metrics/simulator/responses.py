@@ -68,6 +68,7 @@ class RequestLog:
     headers: dict[str, str]
     status: int  # 0 when the connection was dropped without a response
     fault: str | None = None
+    body_bytes: int = 0  # size of the body answered (before any truncation)
 
 
 def json_response(status: int, obj: Any, headers: dict[str, str] | None = None) -> Response:

@@ -17,6 +17,7 @@ import json
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -149,6 +150,13 @@ class SimulatorServer(ThreadingHTTPServer):
             self.connections.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (the tap timing out, giving up, or being killed) is normal
+        traffic, not a server error: do not print a traceback for it."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def close_connections(self) -> None:
         with self.connections_lock:
             open_ = list(self.connections)
@@ -232,7 +240,9 @@ class Handler(BaseHTTPRequestHandler):
         is_download = path.startswith("/_downloads/")
         token = None if is_download else state.credentials.identify(headers.get("authorization"))
         replaced = fault is not None and fault.kind not in ("slow", "truncate", "wrong-type")
-        if replaced and fault is not None:
+        if fault is not None and fault.kind == "body":
+            response = _given_body(fault, is_download)
+        elif replaced and fault is not None:
             response = fault_response(fault, is_download, state.request_id())
         else:
             try:
@@ -254,7 +264,7 @@ class Handler(BaseHTTPRequestHandler):
             )
         truncate = fault is not None and fault.kind == "truncate"
         # Logged before answering, so a client that got the answer always finds it logged.
-        self._record(method, path, query, headers, response.status, fault)
+        self._record(method, path, query, headers, response.status, fault, len(response.body))
         self._send(response, None if not truncate else max(1, len(response.body) // 2))
 
     def _record(
@@ -265,8 +275,11 @@ class Handler(BaseHTTPRequestHandler):
         headers: dict[str, str],
         status: int,
         fault: Fault | None,
+        body_bytes: int = 0,
     ) -> None:
-        entry = RequestLog(method, path, query, headers, status, fault.kind if fault else None)
+        entry = RequestLog(
+            method, path, query, headers, status, fault.kind if fault else None, body_bytes
+        )
         with self.state.log_lock:
             self.state.log.append(entry)
 
@@ -570,6 +583,24 @@ class Handler(BaseHTTPRequestHandler):
         if page > 1:
             rels.append(f'{url(1)}; rel="first"')
         return ", ".join(rels)
+
+
+def _given_body(fault: Fault, is_download: bool) -> Response:
+    """The answer a "body" fault scripts: `json` (encoded) or `raw` text, with `status` (200)."""
+    params = fault.params
+    if "raw" in params:
+        body = str(params["raw"]).encode()
+        content_type = params.get("content_type", "text/plain; charset=utf-8")
+    else:
+        body = json.dumps(params.get("json"), separators=(",", ":")).encode()
+        content_type = params.get("content_type", JSON)
+    return Response(
+        int(params.get("status", 200)),
+        body,
+        content_type,
+        dict(params.get("headers") or {}),
+        api=not is_download,
+    )
 
 
 def _in(name: str, names: set[str]) -> bool:

@@ -17,8 +17,9 @@ from singer_sdk.helpers.types import Context
 
 from tap_copilot_metrics.client import GitHubStream, decoded_json, github_message
 from tap_copilot_metrics.days import DayWindow, parse_bookmark, request_window
-from tap_copilot_metrics.downloads import LinkRejected, ReportDownloader
+from tap_copilot_metrics.downloads import LinkRejected, ReportDownloader, read_records
 from tap_copilot_metrics.errors import ReportUnreadable, TapAPIError
+from tap_copilot_metrics.prefetch import DayPrefetcher, FetchedDay
 from tap_copilot_metrics.reportfiles import expand_day_totals
 from tap_copilot_metrics.schemas import (
     COPILOT_REPOSITORY_USAGE_DAILY_SCHEMA,
@@ -122,10 +123,15 @@ class ReportStream(GitHubStream):
             "%s for %s: reading days %s..%s", self.name, scope.label, window.first, window.last
         )
         without_report: list[str] = []
-        for day in window.days():
-            try:
-                yield from self._marking_day_end(self.day_records(scope, day, context))
-            except NoReport:
+        prefetcher = DayPrefetcher(
+            lambda day: self.fetch_day(scope, day, context),
+            window.days(),
+            ahead=self.settings.download_concurrency,
+            name=f"{self.name}-fetch",
+        )
+        for fetched in prefetcher:
+            day = fetched.day
+            if not fetched.has_report:
                 without_report.append(day.isoformat())
                 if day >= utc_today() - dt.timedelta(days=SETTLING_DAYS):
                     self.logger.info(
@@ -137,6 +143,7 @@ class ReportStream(GitHubStream):
                     )
                     break
                 continue
+            yield from self._marking_day_end(self.day_records(fetched, scope))
             self.checkpoint(context, day)
         if without_report:
             self.logger.info(
@@ -226,27 +233,24 @@ class ReportStream(GitHubStream):
             raise TapAPIError(self.not_found_message(scope, github_message(response)))
         self._known_scopes.add(scope)
 
-    def day_records(
-        self, scope: Scope, day: dt.date, context: Context | None
-    ) -> Iterator[dict[str, Any]]:
-        """All records of one day's report, each file once, fresh links when one expires."""
-        links = self.fetch_links(scope, day, context)
-        report = self.report_name(scope)
+    def fetch_day(self, scope: Scope, day: dt.date, context: Context | None) -> FetchedDay:
+        """Envelope and files of one day, on disk (runs ahead, on a worker thread).
+
+        A link blob storage refuses (expired) is replaced by fresh links from the report
+        endpoint; nothing of the day has been emitted yet, so that is always safe.
+        """
+        try:
+            links = self.fetch_links(scope, day, context)
+        except NoReport:
+            return FetchedDay(day, has_report=False)
+        fetched = FetchedDay(day, links)
         refreshes = 0
-        for index in range(len(links)):
-            delivered = 0
-            while True:
-                source = (
-                    f"{report} report for {scope.label}, day {day}, file {index + 1} of "
-                    f"{len(links)}"
-                )
+        try:
+            while len(fetched.files) < len(links):
+                index = len(fetched.files)
+                source = self.describe_file(scope, day, index, len(links))
                 try:
-                    for line in self.downloader.records(
-                        links[index], source=source, skip=delivered
-                    ):
-                        delivered += 1
-                        yield from self.rows_of(line, scope, day, source)
-                    break
+                    fetched.files.append(self.downloader.download(links[index], source=source))
                 except LinkRejected as exc:
                     refreshes += 1
                     if refreshes > LINK_REFRESHES:
@@ -258,24 +262,44 @@ class ReportStream(GitHubStream):
                     self.logger.info(
                         "%s: link refused (%s); fetching fresh links", source, exc.status
                     )
-                    try:
-                        fresh = self.fetch_links(scope, day, context)
-                    except NoReport:
-                        # Records of this day were emitted already: the day cannot pass for
-                        # one without a report (the bookmark would claim it half read).
-                        msg = (
-                            f"{report} report for {scope.label}, day {day} was withdrawn while "
-                            "it was being read (no report when asked for fresh links); run again"
-                        )
-                        raise ReportUnreadable(msg) from None
-                    if len(fresh) != len(links):
-                        msg = (
-                            f"{report} report for {scope.label}, day {day} changed from "
-                            f"{len(links)} to {len(fresh)} files while it was being read; run "
-                            "again"
-                        )
-                        raise ReportUnreadable(msg) from None
-                    links = fresh
+                    links = self._fresh_links(scope, day, context, expected=len(links))
+        except BaseException:
+            fetched.close()
+            raise
+        return fetched
+
+    def _fresh_links(
+        self, scope: Scope, day: dt.date, context: Context | None, *, expected: int
+    ) -> list[str]:
+        """New links for a day whose old ones expired; the report must not have changed shape."""
+        report = self.report_name(scope)
+        try:
+            fresh = self.fetch_links(scope, day, context)
+        except NoReport:
+            msg = (
+                f"{report} report for {scope.label}, day {day} was withdrawn while it was being "
+                "downloaded (no report when asked for fresh links); run again"
+            )
+            raise ReportUnreadable(msg) from None
+        if len(fresh) != expected:
+            msg = (
+                f"{report} report for {scope.label}, day {day} changed from {expected} to "
+                f"{len(fresh)} files while it was being read; run again"
+            )
+            raise ReportUnreadable(msg)
+        return fresh
+
+    def describe_file(self, scope: Scope, day: dt.date, index: int, count: int) -> str:
+        """How messages name a report file (never by its signed URL)."""
+        report = self.report_name(scope)
+        return f"{report} report for {scope.label}, day {day}, file {index + 1} of {count}"
+
+    def day_records(self, fetched: FetchedDay, scope: Scope) -> Iterator[dict[str, Any]]:
+        """All records of one day, file by file, from the spooled downloads."""
+        for index, spooled in enumerate(fetched.files):
+            source = self.describe_file(scope, fetched.day, index, len(fetched.files))
+            for line in read_records(spooled, source=source):
+                yield from self.rows_of(line, scope, fetched.day, source)
 
     def rows_of(
         self, line: dict[str, Any], scope: Scope, day: dt.date, source: str

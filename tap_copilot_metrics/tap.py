@@ -121,6 +121,13 @@ class TapCopilotMetrics(Tap):
             description="Wait after a secondary rate limit that names no Retry-After.",
         ),
         th.Property(
+            "backfill_from_28_day_reports",
+            th.BooleanType,
+            default=True,
+            description="On a backfill of the recent weeks, read the 28-day reports (one call) "
+            "instead of one 1-day report per day; the records are the same.",
+        ),
+        th.Property(
             "download_concurrency",
             th.IntegerType,
             default=4,

@@ -9,9 +9,12 @@ because targets upsert on the key, nothing doubles.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+import threading
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
+import msgspec
 import requests
 from singer_sdk.helpers.types import Context
 
@@ -36,6 +39,17 @@ ENTERPRISE_REPORTS_START = dt.date(2025, 10, 10)
 #: GitHub's data can take up to 3 UTC days to settle: a missing report that recent is "not yet",
 #: so the bookmark stops before it; an older missing report is a day without data.
 SETTLING_DAYS = 3
+#: The 28-day reports of the 1-day reports that have one, and when a backfill uses them.
+LATEST_REPORTS = {
+    "users-1-day": "users-28-day",
+    "organization-1-day": "organization-28-day",
+    "enterprise-1-day": "enterprise-28-day",
+}
+LATEST_REPORT_DAYS = 28
+LATEST_MIN_DAYS = 8
+#: Fields a 28-day users line repeats on every line; the 1-day lines do not carry them.
+_LATEST_WINDOW_FIELDS = ("report_start_day", "report_end_day")
+_ENCODE = msgspec.json.Encoder().encode
 #: How often a day's links are fetched again after blob storage refused one.
 LINK_REFRESHES = 3
 #: The day-less report of each scope kind, asked when a day answers 404 (see _require_scope).
@@ -55,6 +69,69 @@ _REPORT_PERMISSIONS = (
 
 class NoReport(Exception):
     """GitHub has no report for this day (yet): 204, 404, or a bare JSON string body."""
+
+
+class LatestReport:
+    """A 28-day report's rows, split into one spooled NDJSON file per day."""
+
+    def __init__(self, first: dt.date, last: dt.date, *, by_day_totals: bool) -> None:
+        self.first, self.last = first, last
+        self._by_day_totals = by_day_totals
+        self._days: dict[dt.date, IO[bytes]] = {}
+        self._lock = threading.Lock()
+
+    def split(self, lines: Iterable[dict[str, Any]], window: DayWindow) -> None:
+        """Route each row to its day's file (rows outside the window are not needed)."""
+        for line in lines:
+            rows = (line.get("day_totals") or ()) if self._by_day_totals else (line,)
+            for row in rows:
+                if not isinstance(row, dict):
+                    continue
+                day = _day_of(row)
+                if day is None or not (window.first <= day <= window.last):
+                    continue
+                for name in _LATEST_WINDOW_FIELDS:
+                    row.pop(name, None)
+                spooled = self._days.get(day)
+                if spooled is None:
+                    # Closed by take()'s FetchedDay or by close().
+                    spooled = tempfile.TemporaryFile(prefix="copilot-28d-")  # noqa: SIM115
+                    self._days[day] = spooled
+                spooled.write(_ENCODE(row) + b"\n")
+
+    def covers(self, day: dt.date) -> bool:
+        """Whether the 28-day report answers for `day`.
+
+        Users reports list only users with activity, so every day of the window is covered
+        (no line = nobody active). An org/enterprise report has one row per day: a day it
+        lacks is asked for with the 1-day report instead.
+        """
+        if not self.first <= day <= self.last:
+            return False
+        return not self._by_day_totals or day in self._days
+
+    def take(self, day: dt.date) -> FetchedDay:
+        """The day's rows as a fetched day (the caller closes it)."""
+        with self._lock:
+            spooled = self._days.pop(day, None)
+        if spooled is None:  # a day without activity: an empty file
+            spooled = tempfile.TemporaryFile(prefix="copilot-28d-")  # noqa: SIM115
+        spooled.seek(0)
+        return FetchedDay(day, files=[spooled])
+
+    def close(self) -> None:
+        """Remove the files of days that were not taken."""
+        with self._lock:
+            for spooled in self._days.values():
+                spooled.close()
+            self._days.clear()
+
+
+def _day_of(row: dict[str, Any]) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(row.get("day")))
+    except ValueError:
+        return None
 
 
 class ReportStream(GitHubStream):
@@ -122,13 +199,50 @@ class ReportStream(GitHubStream):
         self.logger.info(
             "%s for %s: reading days %s..%s", self.name, scope.label, window.first, window.last
         )
+        latest = self.fetch_latest(scope, window, context)
+        if latest:
+            self.logger.info(
+                "%s for %s: days %s..%s come from the latest 28-day report (one call instead of "
+                "one per day)",
+                self.name,
+                scope.label,
+                max(latest.first, window.first),
+                min(latest.last, window.last),
+            )
+
+        def fetch(day: dt.date) -> FetchedDay:
+            if latest and latest.covers(day):
+                return latest.take(day)
+            return self.fetch_day(scope, day, context)
+
         without_report: list[str] = []
         prefetcher = DayPrefetcher(
-            lambda day: self.fetch_day(scope, day, context),
+            fetch,
             window.days(),
             ahead=self.settings.download_concurrency,
             name=f"{self.name}-fetch",
         )
+        try:
+            yield from self._emit_days(prefetcher, scope, context, without_report)
+        finally:
+            if latest:
+                latest.close()
+        if without_report:
+            self.logger.info(
+                "%s for %s: days without a report: %s",
+                self.name,
+                scope.label,
+                ", ".join(without_report),
+            )
+
+    def _emit_days(
+        self,
+        prefetcher: DayPrefetcher,
+        scope: Scope,
+        context: Context | None,
+        without_report: list[str],
+    ) -> Iterator[dict[str, Any]]:
+        """Each fetched day's records in order, a checkpoint after each complete day."""
         for fetched in prefetcher:
             day = fetched.day
             if not fetched.has_report:
@@ -145,13 +259,6 @@ class ReportStream(GitHubStream):
                 continue
             yield from self._marking_day_end(self.day_records(fetched, scope))
             self.checkpoint(context, day)
-        if without_report:
-            self.logger.info(
-                "%s for %s: days without a report: %s",
-                self.name,
-                scope.label,
-                ", ".join(without_report),
-            )
 
     def _marking_day_end(self, records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """Pass records through, one behind, so the last one of a day is known as such.
@@ -232,6 +339,52 @@ class ReportStream(GitHubStream):
         if response.status_code == 404:
             raise TapAPIError(self.not_found_message(scope, github_message(response)))
         self._known_scopes.add(scope)
+
+    def fetch_latest(
+        self, scope: Scope, window: DayWindow, context: Context | None
+    ) -> LatestReport | None:
+        """The `*-28-day/latest` report, split by day on disk, when it saves many day calls.
+
+        Used only for a window of at least LATEST_MIN_DAYS recent days (a backfill), and only
+        for reports GitHub also publishes over 28 days. Its lines are the 1-day lines of those
+        days (users lines repeat the report window, which is dropped; org/enterprise lines are
+        the `day_totals` elements), so the records are the same as day by day.
+        """
+        latest_name = LATEST_REPORTS.get(self.report_name(scope))
+        recent = utc_today() - dt.timedelta(days=LATEST_REPORT_DAYS + SETTLING_DAYS)
+        if (
+            not latest_name
+            or not self.settings.backfill_from_28_day_reports
+            or (window.last - window.first).days + 1 < LATEST_MIN_DAYS
+            or window.last < recent
+        ):
+            return None
+        url = f"{self.url_base}{scope.path_prefix}/copilot/metrics/reports/{latest_name}/latest"
+        for _ in range(LINK_REFRESHES + 1):
+            response = self.get_json(url, context=context)
+            envelope = next(iter(self.parse_response(response)), None)
+            if envelope is None:
+                return None
+            first = dt.date.fromisoformat(str(envelope["report_start_day"]))
+            last = dt.date.fromisoformat(str(envelope["report_end_day"]))
+            overlap = (min(last, window.last) - max(first, window.first)).days + 1
+            if overlap < LATEST_MIN_DAYS:
+                return None
+            latest = LatestReport(first, last, by_day_totals=latest_name != "users-28-day")
+            try:
+                for index, link in enumerate(envelope["download_links"]):
+                    source = f"{latest_name} report for {scope.label}, file {index + 1}"
+                    with self.downloader.download(str(link), source=source) as spooled:
+                        latest.split(read_records(spooled, source=source), window)
+            except LinkRejected:
+                latest.close()
+                continue  # the links expired while downloading: ask for fresh ones
+            except BaseException:
+                latest.close()
+                raise
+            return latest
+        msg = f"downloading the {latest_name} report for {scope.label} kept being refused"
+        raise ReportUnreadable(msg)
 
     def fetch_day(self, scope: Scope, day: dt.date, context: Context | None) -> FetchedDay:
         """Envelope and files of one day, on disk (runs ahead, on a worker thread).

@@ -58,6 +58,7 @@ class Settings:
     retry_initial_wait_seconds: float
     secondary_rate_limit_wait_seconds: float
     download_concurrency: int
+    backfill_from_28_day_reports: bool = True
 
     @property
     def auth_method(self) -> str:
@@ -81,7 +82,7 @@ def utc_today() -> dt.date:
 
 def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> Settings:
     """Check `config` and return `Settings`; raise `ConfigError` naming the first bad setting."""
-    auth_token = _optional_str(config, "auth_token")
+    auth_token = _header_value(config, "auth_token", spaces=False)
     app = _app_credentials(config)
     if auth_token and app:
         raise ConfigError(
@@ -105,8 +106,16 @@ def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> 
         )
 
     start_date = _date(config, "start_date")
-    end_date = _date(config, "end_date") or utc_today() - dt.timedelta(days=1)
+    given_end_date = _date(config, "end_date")
+    end_date = given_end_date or utc_today() - dt.timedelta(days=1)
     if start_date and end_date < start_date:
+        if given_end_date is None:
+            # Name the setting the user wrote, not the default they never saw.
+            raise ConfigError(
+                "start_date",
+                f"{start_date.isoformat()} is after the last day with data (end_date defaults "
+                f"to yesterday, {end_date.isoformat()} UTC)",
+            )
         raise ConfigError(
             "end_date",
             f"{end_date.isoformat()} is before start_date {start_date.isoformat()}",
@@ -115,7 +124,7 @@ def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> 
     lookback_days = _int(config, "lookback_days", DEFAULT_LOOKBACK_DAYS, minimum=0, maximum=365)
     return Settings(
         api_url=_api_url(config),
-        api_version=_optional_str(config, "api_version") or DEFAULT_API_VERSION,
+        api_version=_header_value(config, "api_version", spaces=False) or DEFAULT_API_VERSION,
         auth_token=auth_token,
         app=app,
         organizations=organizations,
@@ -124,7 +133,8 @@ def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> 
         start_date=start_date,
         end_date=end_date,
         lookback_days=lookback_days,
-        user_agent=_optional_str(config, "user_agent") or f"tap-copilot-metrics/{package_version}",
+        user_agent=_header_value(config, "user_agent", spaces=True)
+        or f"tap-copilot-metrics/{package_version}",
         request_timeout_seconds=_number(config, "request_timeout_seconds", 60.0, minimum=0.1),
         retry_max_elapsed_seconds=_number(config, "retry_max_elapsed_seconds", 600.0, minimum=0),
         retry_initial_wait_seconds=_number(config, "retry_initial_wait_seconds", 2.0, minimum=0),
@@ -132,6 +142,7 @@ def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> 
             config, "secondary_rate_limit_wait_seconds", 60.0, minimum=0
         ),
         download_concurrency=_int(config, "download_concurrency", 4, minimum=1, maximum=32),
+        backfill_from_28_day_reports=_bool(config, "backfill_from_28_day_reports", default=True),
     )
 
 
@@ -142,6 +153,21 @@ def _optional_str(config: Mapping[str, Any], name: str) -> str | None:
     if not isinstance(value, str | int):
         raise ConfigError(name, "must be a string")
     return str(value).strip() or None
+
+
+def _header_value(config: Mapping[str, Any], name: str, *, spaces: bool) -> str | None:
+    """A setting sent in an HTTP header: no line breaks or control characters inside.
+
+    A token pasted with a line break would otherwise fail deep in the HTTP library, whose
+    error message quotes the header, and so the token. The value is never echoed here.
+    """
+    value = _optional_str(config, name)
+    if value is None:
+        return None
+    if any(ord(char) < 32 or ord(char) == 127 or (char.isspace() and not spaces) for char in value):
+        allowed = "line breaks or control characters" if spaces else "spaces or line breaks"
+        raise ConfigError(name, f"contains {allowed}; check it was copied whole and alone")
+    return value
 
 
 def _app_credentials(config: Mapping[str, Any]) -> AppCredentials | None:
@@ -159,14 +185,23 @@ def _app_credentials(config: Mapping[str, Any]) -> AppCredentials | None:
     # Keys pasted into environment variables often carry literal "\n" sequences.
     pem = str(values["app_private_key"]).replace("\\n", "\n")
     _check_private_key(pem)
-    return AppCredentials(str(values["app_id"]), pem, str(values["app_installation_id"]))
+    installation_id = str(values["app_installation_id"])
+    if not installation_id.isdigit():
+        # It becomes part of a URL path: only GitHub's numeric ids are sent.
+        raise ConfigError(
+            "app_installation_id",
+            "must be the installation's numeric id (the number at the end of the URL of the "
+            "App's installation settings page)",
+        )
+    return AppCredentials(str(values["app_id"]), pem, installation_id)
 
 
 def _check_private_key(pem: str) -> None:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     try:
-        load_pem_private_key(pem.encode(), password=None)
+        key = load_pem_private_key(pem.encode(), password=None)
     except (ValueError, TypeError):
         # The key's content must never reach a message: say only what is wrong with it.
         raise ConfigError(
@@ -174,6 +209,13 @@ def _check_private_key(pem: str) -> None:
             "not a readable unencrypted PEM private key; paste the .pem file GitHub generated "
             "for the App (including the BEGIN/END lines)",
         ) from None
+    if not isinstance(key, RSAPrivateKey):
+        # GitHub signs App JWTs with RS256 only; another key type would fail at the first mint.
+        raise ConfigError(
+            "app_private_key",
+            "is not an RSA key; GitHub App keys are RSA: paste the .pem file GitHub generated "
+            "for the App",
+        )
 
 
 def _names(config: Mapping[str, Any], name: str) -> tuple[str, ...]:
@@ -217,12 +259,23 @@ def _date(config: Mapping[str, Any], name: str) -> dt.date | None:
     text = str(value)
     # Accept a full timestamp (Meltano's date-time settings) but only its date part matters.
     day_part = text[:10]
-    if not _DATE.match(day_part) or (len(text) > 10 and text[10] not in "T "):
+    if not _DATE.match(day_part) or (len(text) > 10 and not _is_timestamp(text)):
         raise ConfigError(name, f"{text!r} is not a date of the form YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(day_part)
     except ValueError:
         raise ConfigError(name, f"{text!r} is not a real calendar date") from None
+
+
+def _is_timestamp(text: str) -> bool:
+    """`YYYY-MM-DDTHH:MM[:SS[.f]][Z|±HH:MM]` (or with a space): a date with a real time of day."""
+    if text[10] not in "T ":
+        return False
+    try:
+        dt.datetime.fromisoformat(text.replace("Z", "+00:00", 1) if text.endswith("Z") else text)
+    except ValueError:
+        return False
+    return True
 
 
 def _int(config: Mapping[str, Any], name: str, default: int, *, minimum: int, maximum: int) -> int:
@@ -240,6 +293,17 @@ def _int(config: Mapping[str, Any], name: str, default: int, *, minimum: int, ma
     return number
 
 
+def _bool(config: Mapping[str, Any], name: str, *, default: bool) -> bool:
+    value = config.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    raise ConfigError(name, f"must be true or false, got {value!r}")
+
+
 def _number(config: Mapping[str, Any], name: str, default: float, *, minimum: float) -> float:
     value = config.get(name)
     if value is None or value == "":
@@ -255,15 +319,23 @@ def _number(config: Mapping[str, Any], name: str, default: float, *, minimum: fl
 
 def _api_url(config: Mapping[str, Any]) -> str:
     url = (_optional_str(config, "api_url") or DEFAULT_API_URL).rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ConfigError("api_url", f"{url!r} is not an http(s) URL")
+    if any(char.isspace() or ord(char) < 32 for char in url):
+        raise ConfigError("api_url", "contains spaces or line breaks")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket or a bad port
+        raise ConfigError("api_url", "is not a valid URL") from None
+    # Checked first: a URL with `user:password@` is never echoed back.
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigError("api_url", "must not contain credentials, a query or a fragment")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme not in {"http", "https"} or not hostname:
+        # Not echoed: a malformed URL may still hold a password (`user:secret@host`).
+        raise ConfigError("api_url", "is not an http(s) URL such as https://api.github.com")
+    if parts.scheme == "http" and not _is_loopback(hostname):
         raise ConfigError(
             "api_url",
-            f"refusing plain http to {parts.hostname}: the token would travel in clear text; "
+            f"refusing plain http to {hostname}: the token would travel in clear text; "
             "use https (plain http is allowed only for 127.0.0.1/localhost)",
         )
     return url

@@ -107,7 +107,7 @@ class RetryPolicy:
             except TRANSIENT_EXCEPTIONS as exc:
                 elapsed = time.monotonic() - started
                 msg = (
-                    f"{describe(exc)}; still failing after retrying for {elapsed:.0f}s "
+                    f"{describe(exc)}; still failing after retrying for {elapsed:.1f}s "
                     f"(retry_max_elapsed_seconds={self.max_elapsed_seconds:g}); "
                     "try again later or raise the budget"
                 )

@@ -1,0 +1,193 @@
+"""GitHub App auth: a JWT signed with the App's key is exchanged for an installation token.
+
+The simulator verifies the JWT with the App's public key, hands out installation tokens with a
+configurable lifetime, and rejects expired ones, so a tap that did not refresh would fail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from metrics_support import (
+    STREAM,
+    cli_in_process,
+    days_ago,
+    error_line,
+    expected_records,
+    metrics_config,
+    metrics_requests,
+)
+from tap_runner import sync_in_process
+
+from tap_copilot_metrics.simulator import Simulator
+from tap_copilot_metrics.streams.metrics import CopilotMetricsStream
+
+APP_ID = 31337
+INSTALLATION_ID = 4711
+
+
+def app_simulator(make_simulator: Any, app_keypair: Any, **settings: Any) -> Simulator:
+    sim: Simulator = make_simulator(
+        app_id=APP_ID,
+        app_public_key_pem=app_keypair.public_pem,
+        app_installation_id=INSTALLATION_ID,
+        **settings,
+    )
+    return sim
+
+
+def app_config(
+    sim: Simulator, private_pem: str, *, installation_id: int = INSTALLATION_ID, **extra: Any
+) -> dict[str, Any]:
+    config = metrics_config(sim, **extra)
+    del config["auth_token"]
+    config.update(
+        app_id=str(APP_ID),
+        app_private_key=private_pem,
+        app_installation_id=str(installation_id),
+    )
+    return config
+
+
+def mint_requests(sim: Simulator) -> list[Any]:
+    return [r for r in sim.requests if r.path.endswith("/access_tokens")]
+
+
+def bearer(request: Any) -> str:
+    scheme, _, value = request.headers["authorization"].partition(" ")
+    assert scheme == "Bearer"
+    return value
+
+
+def other_private_key() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def test_installation_token_is_minted_once_and_used(make_simulator: Any, app_keypair: Any) -> None:
+    sim = app_simulator(make_simulator, app_keypair)
+    config = app_config(sim, app_keypair.private_pem)
+
+    run = sync_in_process(config, streams=[STREAM])
+
+    assert run.records(STREAM) == expected_records(sim, config, days_ago(sim, 6))
+    [minted] = sim.minted_tokens
+    [mint] = mint_requests(sim)
+    assert (mint.method, mint.path, mint.status) == (
+        "POST",
+        f"/app/installations/{INSTALLATION_ID}/access_tokens",
+        201,
+    )
+    claims = jwt.decode(bearer(mint), app_keypair.public_pem, algorithms=["RS256"])
+    assert claims["iss"] == str(APP_ID)
+    assert claims["exp"] - claims["iat"] <= 600  # GitHub's limit for App JWTs
+    assert sim.requests[0] == mint  # minted before the first API call
+    calls = metrics_requests(sim)
+    assert len(calls) == len(config["organizations"] + config["teams"] + config["enterprises"])
+    assert {bearer(r) for r in calls} == {minted.token}
+    assert {r.status for r in calls} == {200}
+
+
+def test_installation_token_is_refreshed_before_it_expires(
+    make_simulator: Any, app_keypair: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tokens live 3 s (the tap renews them with a quarter of their life left, at least 0.5 s,
+    # far more than the 0.1 s each request takes); small pages make enough requests that the
+    # run outlasts the first token. The simulator answers 401 to an expired token.
+    sim = app_simulator(
+        make_simulator, app_keypair, installation_token_ttl_seconds=3, latency_seconds=0.1
+    )
+    monkeypatch.setattr(CopilotMetricsStream, "page_size", 2)
+    config = app_config(sim, app_keypair.private_pem, first_day=8)
+
+    run = sync_in_process(config, streams=[STREAM])
+
+    assert run.records(STREAM) == expected_records(sim, config, days_ago(sim, 8))
+    minted = [token.token for token in sim.minted_tokens]
+    assert len(minted) >= 2
+    calls = metrics_requests(sim)
+    assert {r.status for r in calls} == {200}
+    used = [bearer(r) for r in calls]
+    assert set(used) <= set(minted)
+    # Tokens are used in the order they were minted, each until the next one replaces it.
+    order = [minted.index(token) for token in used]
+    assert order == sorted(order)
+    assert len(set(order)) >= 2
+
+
+def test_token_minting_is_retried_on_a_server_error(make_simulator: Any, app_keypair: Any) -> None:
+    sim = app_simulator(make_simulator, app_keypair)
+    sim.faults.add(path=r"/access_tokens$", kind="502", times=1)
+    config = app_config(
+        sim, app_keypair.private_pem, organizations=["octo-org"], teams=[], enterprises=[]
+    )
+
+    run = sync_in_process(config, streams=[STREAM])
+
+    assert [r.status for r in mint_requests(sim)] == [502, 201]
+    assert len(sim.minted_tokens) == 1
+    assert run.records(STREAM) == expected_records(sim, config, days_ago(sim, 6))
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "words"),
+    [
+        ("wrong-private-key", 401, ["A JSON web token could not be decoded"]),
+        ("wrong-installation-id", 404, ["Not Found"]),
+    ],
+)
+def test_refused_minting_is_one_clear_line(
+    make_simulator: Any,
+    app_keypair: Any,
+    tmp_path: Path,
+    case: str,
+    status: int,
+    words: list[str],
+) -> None:
+    sim = app_simulator(make_simulator, app_keypair)
+    key = other_private_key() if case == "wrong-private-key" else app_keypair.private_pem
+    installation = INSTALLATION_ID + 1 if case == "wrong-installation-id" else INSTALLATION_ID
+    config = app_config(sim, key, installation_id=installation)
+
+    run = cli_in_process(config, tmp_path, streams=[STREAM])
+
+    assert run.exit_code == 1
+    line = error_line(run.stderr)
+    assert line.startswith("GitHub App auth failed: minting an installation token answered")
+    assert f"answered {status}" in line
+    for word in [*words, "`app_id`", "`app_installation_id`", "`app_private_key`"]:
+        assert word in line, line
+    assert [r.status for r in mint_requests(sim)] == [status]  # not retried
+    assert metrics_requests(sim) == []
+    assert sim.minted_tokens == []
+    jwt_sent = bearer(mint_requests(sim)[0])
+    for secret in (jwt_sent, key.splitlines()[1], key.splitlines()[-2]):
+        assert secret not in run.stderr
+        assert secret not in run.stdout
+
+
+def test_401_on_the_api_names_the_app_auth_method(
+    make_simulator: Any, app_keypair: Any, tmp_path: Path
+) -> None:
+    sim = app_simulator(make_simulator, app_keypair)
+    sim.faults.add(path=r"/copilot/metrics$", kind="401", times=1)
+    config = app_config(sim, app_keypair.private_pem)
+
+    run = cli_in_process(config, tmp_path, streams=[STREAM])
+
+    assert run.exit_code == 1
+    line = error_line(run.stderr)
+    assert "Authentication failed (401)" in line
+    assert "with GitHub App installation token" in line
+    [minted] = sim.minted_tokens
+    assert minted.token not in run.stderr
+    assert minted.token not in run.stdout

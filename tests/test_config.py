@@ -1,0 +1,163 @@
+"""Bad settings stop the tap before any request, with one line naming the setting.
+
+Every case goes through the console entry point (`tap_copilot_metrics.tap:main`) in this process
+against a simulator that must see no request; a few also run as the real command in a subprocess
+(interpreter start-up costs about a second each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from metrics_support import STREAM, cli_in_process, error_line, metrics_config
+from tap_runner import TapRun, run_tap, sync_in_process
+
+from tap_copilot_metrics.simulator import Simulator
+
+APP_ID = "4242"
+INSTALLATION_ID = "77"
+# Distinctive text inside a broken key: it must never be echoed back.
+KEY_SENTINEL = "BROKENKEYSENTINEL"
+BROKEN_KEY = (
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    + KEY_SENTINEL
+    + "x" * 40
+    + "\n-----END RSA PRIVATE KEY-----\n"
+)
+
+
+@dataclass
+class Case:
+    """A config change, the setting the error must name, and words the line must contain."""
+
+    change: Callable[[dict[str, Any], str], dict[str, Any]]
+    setting: str
+    words: list[str] = field(default_factory=list)
+
+
+def without(*names: str) -> Callable[[dict[str, Any], str], dict[str, Any]]:
+    return lambda config, _key: {k: v for k, v in config.items() if k not in names}
+
+
+def setting(**values: Any) -> Callable[[dict[str, Any], str], dict[str, Any]]:
+    return lambda config, _key: {**config, **values}
+
+
+def app(*, token: bool = False, **values: Any) -> Callable[[dict[str, Any], str], dict[str, Any]]:
+    """GitHub App settings (`key` stands for the real private key), with or without a token."""
+
+    def change(config: dict[str, Any], key: str) -> dict[str, Any]:
+        changed = {k: v for k, v in config.items() if token or k != "auth_token"}
+        changed.update({k: (key if v == "key" else v) for k, v in values.items()})
+        return changed
+
+    return change
+
+
+CASES: dict[str, Case] = {
+    "missing-auth": Case(without("auth_token"), "auth_token", ["no credentials", "app_id"]),
+    "both-auth-methods": Case(
+        app(token=True, app_id=APP_ID, app_private_key="key", app_installation_id=INSTALLATION_ID),
+        "auth_token",
+        ["both", "exactly one auth method"],
+    ),
+    "partial-app-settings": Case(
+        app(app_id=APP_ID), "app_private_key", ["missing: app_private_key, app_installation_id"]
+    ),
+    "app-without-app-id": Case(
+        app(app_private_key="key", app_installation_id=INSTALLATION_ID),
+        "app_id",
+        ["missing: app_id"],
+    ),
+    "unreadable-private-key": Case(
+        app(app_id=APP_ID, app_private_key=BROKEN_KEY, app_installation_id=INSTALLATION_ID),
+        "app_private_key",
+        ["not a readable unencrypted PEM private key"],
+    ),
+    "malformed-start-date": Case(setting(start_date="2025/01/31"), "start_date", ["YYYY-MM-DD"]),
+    "impossible-start-date": Case(
+        setting(start_date="2025-02-30"), "start_date", ["not a real calendar date"]
+    ),
+    "malformed-end-date": Case(setting(end_date="yesterday"), "end_date", ["YYYY-MM-DD"]),
+    "end-date-before-start-date": Case(
+        setting(start_date="2025-03-10", end_date="2025-03-09"),
+        "end_date",
+        ["2025-03-09 is before start_date 2025-03-10"],
+    ),
+    "no-organizations-or-enterprises": Case(
+        setting(organizations=[], enterprises=[]), "organizations", ["`enterprises`"]
+    ),
+    "team-without-slug": Case(
+        setting(teams=["octo-org/justice-league", "octo-org"]),
+        "teams",
+        ["'octo-org'", "org/team-slug"],
+    ),
+    "team-with-nested-path": Case(
+        setting(teams=["octo-org/justice-league/x"]), "teams", ["org/team-slug"]
+    ),
+    "malformed-organization": Case(
+        setting(organizations=["octo org"]), "organizations", ["'octo org'"]
+    ),
+    "negative-lookback": Case(setting(lookback_days=-1), "lookback_days", ["between 0 and"]),
+    "plain-http-to-a-remote-host": Case(
+        setting(api_url="http://api.example.com"), "api_url", ["https", "api.example.com"]
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_setting_is_refused_before_any_request(
+    name: str, simulator: Simulator, tmp_path: Path, app_keypair: Any
+) -> None:
+    case = CASES[name]
+    config = case.change(metrics_config(simulator), app_keypair.private_pem)
+
+    run = cli_in_process(config, tmp_path)
+
+    assert run.exit_code == 1
+    line = error_line(run.stderr)
+    assert line.startswith(f"Invalid setting `{case.setting}`: "), line
+    for words in case.words:
+        assert words in line, line
+    assert simulator.requests == []
+    assert run.messages == []
+    assert_no_secrets(run, config, app_keypair)
+
+
+def test_the_command_exits_non_zero_with_one_line(
+    simulator: Simulator, tmp_path: Path, app_keypair: Any
+) -> None:
+    """The command itself (a subprocess), as a user or Meltano runs it; one case is enough
+    since every case above goes through the same entry point."""
+    case = CASES["unreadable-private-key"]
+    config = case.change(metrics_config(simulator), app_keypair.private_pem)
+
+    run = run_tap(config, tmp_path=tmp_path)
+
+    assert run.exit_code == 1
+    assert error_line(run.stderr).startswith(f"Invalid setting `{case.setting}`: ")
+    assert "Traceback" not in run.stderr
+    assert simulator.requests == []
+    assert_no_secrets(run, config, app_keypair)
+
+
+def assert_no_secrets(run: TapRun, config: dict[str, Any], app_keypair: Any) -> None:
+    """Neither the token nor any part of a key (even a broken one) is echoed back."""
+    for secret in (config.get("auth_token"), KEY_SENTINEL, app_keypair.private_pem[40:80]):
+        if secret:
+            assert secret not in run.stderr
+            assert secret not in run.stdout
+
+
+def test_loopback_http_is_allowed(simulator: Simulator, tmp_path: Path) -> None:
+    """Plain http is fine to 127.0.0.1 (the simulator), and to `localhost` too."""
+    config = metrics_config(simulator, first_day=2, teams=[], enterprises=[])
+    config["api_url"] = config["api_url"].replace("127.0.0.1", "localhost") + "/"
+    run = sync_in_process(config, streams=[STREAM])
+    assert run.records(STREAM)
+    assert simulator.requests
+    assert all(r.status == 200 for r in simulator.requests)

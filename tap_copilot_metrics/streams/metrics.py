@@ -145,7 +145,9 @@ class CopilotMetricsStream(GitHubStream):
             (day for day in self.request_records(context) if day.get("date") in wanted),
             key=lambda day: day["date"],
         )
-        for day in days:
+        for index, day in enumerate(days, start=1):
+            # Breakdown rows go to the child streams once per scope, after its last day.
+            self._record_closes_batch = index == len(days)
             yield {"scope": scope.kind.value, "scope_name": scope.name, **day}
         if days:
             self.checkpoint(context, dt.date.fromisoformat(days[-1]["date"]))

@@ -35,6 +35,7 @@ class BufferedMsgSpecWriter(GenericSingerWriter[bytes, Message]):
 
     def __init__(self) -> None:
         self._unflushed_records = 0
+        self._last_schema: dict[str, bytes] = {}
 
     def serialize_message(self, message: Message) -> bytes:
         """One JSON line."""
@@ -43,6 +44,13 @@ class BufferedMsgSpecWriter(GenericSingerWriter[bytes, Message]):
     def write_message(self, message: Message) -> None:
         """Buffer records; flush before a STATE or SCHEMA message is considered written."""
         line = self.format_message(message)
+        if message.type is SingerMessageType.SCHEMA:
+            # Child streams are synced once per batch and the SDK sends their SCHEMA each time;
+            # some targets flush every stream on each SCHEMA, so an unchanged one is not repeated.
+            stream = getattr(message, "stream", "")
+            if self._last_schema.get(stream) == line:
+                return
+            self._last_schema[stream] = line
         stdout = sys.stdout
         buffer = getattr(stdout, "buffer", None)
         if buffer is not None:

@@ -38,12 +38,16 @@ class FetchedDay:
         self.files.clear()
 
 
+class FetchStopped(Exception):
+    """The run no longer needs this day (it stopped or failed): give up quietly."""
+
+
 class DayPrefetcher:
-    """Yields `fetch(day)` results in day order, keeping up to `ahead` days in flight."""
+    """Yields `fetch(day, stopped)` results in day order, keeping up to `ahead` days in flight."""
 
     def __init__(
         self,
-        fetch: Callable[[dt.date], FetchedDay],
+        fetch: Callable[[dt.date, threading.Event], FetchedDay],
         days: Iterable[dt.date],
         *,
         ahead: int,
@@ -54,6 +58,8 @@ class DayPrefetcher:
         self._ahead = max(ahead, 1)
         self._name = name
         self._in_flight: deque[Future[FetchedDay]] = deque()
+        #: Set when the consumer stops; fetches check it between requests (FetchStopped).
+        self.stopped = threading.Event()
 
     def __iter__(self) -> Iterator[FetchedDay]:
         """Each day's result (or its exception, raised here) in ascending order."""
@@ -71,6 +77,7 @@ class DayPrefetcher:
 
     def close(self) -> None:
         """Stop fetching ahead; whatever was fetched but not consumed is removed when done."""
+        self.stopped.set()
         for future in self._in_flight:
             future.add_done_callback(_close_result)
         self._in_flight.clear()
@@ -89,7 +96,9 @@ class DayPrefetcher:
         def work() -> None:
             future.set_running_or_notify_cancel()
             try:
-                future.set_result(self._fetch(day))
+                if self.stopped.is_set():
+                    raise FetchStopped
+                future.set_result(self._fetch(day, self.stopped))
             except BaseException as exc:  # handed to the main thread by future.result()
                 future.set_exception(exc)
 

@@ -198,7 +198,15 @@ def _breakdown_stream(
     return type(
         _class_name(name),
         (BreakdownStream,),
-        {"name": name, "parent_stream_type": parent, "breakdown": breakdown, "__doc__": doc},
+        {
+            "name": name,
+            "parent_stream_type": parent,
+            "breakdown": breakdown,
+            # A breakdown of an opt-in stream (copilot_metrics) is opt-in too: selecting it
+            # would read its parent's API.
+            "selected_by_default": parent.selected_by_default,
+            "__doc__": doc,
+        },
     )
 
 

@@ -22,7 +22,7 @@ from tap_copilot_metrics.client import GitHubStream, decoded_json, github_messag
 from tap_copilot_metrics.days import DayWindow, parse_bookmark, request_window
 from tap_copilot_metrics.downloads import LinkRejected, ReportDownloader, read_records
 from tap_copilot_metrics.errors import ReportUnreadable, TapAPIError
-from tap_copilot_metrics.prefetch import DayPrefetcher, FetchedDay
+from tap_copilot_metrics.prefetch import DayPrefetcher, FetchedDay, FetchStopped
 from tap_copilot_metrics.reportfiles import expand_day_totals
 from tap_copilot_metrics.schemas import (
     COPILOT_REPOSITORY_USAGE_DAILY_SCHEMA,
@@ -210,10 +210,10 @@ class ReportStream(GitHubStream):
                 min(latest.last, window.last),
             )
 
-        def fetch(day: dt.date) -> FetchedDay:
+        def fetch(day: dt.date, stopped: threading.Event) -> FetchedDay:
             if latest and latest.covers(day):
                 return latest.take(day)
-            return self.fetch_day(scope, day, context)
+            return self.fetch_day(scope, day, context, stopped)
 
         without_report: list[str] = []
         prefetcher = DayPrefetcher(
@@ -386,7 +386,13 @@ class ReportStream(GitHubStream):
         msg = f"downloading the {latest_name} report for {scope.label} kept being refused"
         raise ReportUnreadable(msg)
 
-    def fetch_day(self, scope: Scope, day: dt.date, context: Context | None) -> FetchedDay:
+    def fetch_day(
+        self,
+        scope: Scope,
+        day: dt.date,
+        context: Context | None,
+        stopped: threading.Event | None = None,
+    ) -> FetchedDay:
         """Envelope and files of one day, on disk (runs ahead, on a worker thread).
 
         A link blob storage refuses (expired) is replaced by fresh links from the report
@@ -400,6 +406,8 @@ class ReportStream(GitHubStream):
         refreshes = 0
         try:
             while len(fetched.files) < len(links):
+                if stopped and stopped.is_set():
+                    raise FetchStopped
                 index = len(fetched.files)
                 source = self.describe_file(scope, day, index, len(links))
                 try:

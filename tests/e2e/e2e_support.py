@@ -1,0 +1,334 @@
+"""Helpers of the end-to-end tests: real Meltano runs, and the truth they must load.
+
+The truth comes from the simulator's truth API (`sim.truth`), never from the tap's code: each
+table the Meltano project selects has an entry in TABLES saying which report lines (or which
+array elements of them) become its rows. Adding a stream = one line in meltano.yml's `select`
+and one entry here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tap_copilot_metrics import demo
+from tap_copilot_metrics.simulator import Simulator
+
+PROJECT = demo.find_project()
+EXTRACTOR = "tap-copilot-metrics"
+UNKNOWN = "unknown"  # the tap's documented value for a breakdown element without a name
+
+Key = tuple[str, ...]
+
+
+# --- Meltano ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Meltano:
+    """Meltano (its own venv) with plugins installed once per session in `sys_dir`."""
+
+    executable: Path
+    sys_dir: Path
+
+    def env(self, systemdb: Path, extra: Mapping[str, str]) -> dict[str, str]:
+        """Environment of one pipeline: its own system database (state) and settings."""
+        return demo.meltano_env(
+            {
+                "MELTANO_SYS_DIR_ROOT": str(self.sys_dir),
+                "MELTANO_DATABASE_URI": f"sqlite:///{systemdb}",
+                **extra,
+            }
+        )
+
+    def run(
+        self, args: list[str], *, env: Mapping[str, str], log: Path
+    ) -> subprocess.CompletedProcess[str]:
+        return demo.run_meltano(self.executable, PROJECT, args, env=env, log_path=log)
+
+
+def selected_tables(extractor: str = EXTRACTOR) -> list[str]:
+    """Streams meltano.yml selects for the extractor (`- stream.*` lines)."""
+    config = yaml.safe_load((PROJECT.root / "meltano.yml").read_text())
+    plugin = next(p for p in config["plugins"]["extractors"] if p["name"] == extractor)
+    return [rule.removesuffix(".*") for rule in plugin["select"]]
+
+
+@dataclass
+class Pipeline:
+    """`meltano run <extractor> <loader>` against one simulator, with its own state."""
+
+    meltano: Meltano
+    sim: Simulator
+    workdir: Path
+    loader: str
+    loader_env: dict[str, str]
+    extractor: str = EXTRACTOR
+    days: int = 5
+    extra_env: dict[str, str] = field(default_factory=dict)
+    runs: int = 0
+
+    @property
+    def start_day(self) -> dt.date:
+        return self.sim.settings.ready_through - dt.timedelta(days=self.days - 1)
+
+    @property
+    def end_day(self) -> dt.date:
+        return self.sim.settings.ready_through
+
+    @property
+    def tap_config(self) -> dict[str, Any]:
+        # end_date pinned to the simulator's last report day, so a run that crosses midnight
+        # UTC still asks for the same days.
+        return self.sim.tap_config(
+            start_date=self.start_day.isoformat(), end_date=self.end_day.isoformat()
+        )
+
+    def run(self) -> subprocess.CompletedProcess[str]:
+        """One `meltano run`; the log is kept in the workdir for a failing test's report."""
+        self.runs += 1
+        env = self.meltano.env(
+            self.workdir / "meltano.db",
+            {**demo.tap_settings_env(self.tap_config), **self.loader_env, **self.extra_env},
+        )
+        log = self.workdir / f"meltano-run-{self.runs}.log"
+        return self.meltano.run(["run", self.extractor, self.loader], env=env, log=log)
+
+
+# --- the truth -------------------------------------------------------------------------------
+
+AGGREGATE = {"organization": "organization-1-day", "enterprise": "enterprise-1-day"}
+
+
+def _same_report(name: str) -> dict[str, str]:
+    return {"organization": name, "enterprise": name}
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A table fed by 1-day reports: one row per line, or per element of an array of a line."""
+
+    reports: Mapping[str, str]  # scope kind -> report name
+    line_keys: tuple[str, ...] = ()  # row keys of a line beside scope, scope_name, day
+    array: str | None = None  # breakdown tables: the array whose elements are rows
+    dimensions: tuple[str, ...] = ()  # breakdown tables: the element's natural key
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return ("scope", "scope_name", "day", *self.line_keys, *self.dimensions)
+
+    def rows(self, sim: Simulator, days: list[str]) -> dict[Key, dict[str, Any]]:
+        """Expected rows by key (the line, or the array element)."""
+        out: dict[Key, dict[str, Any]] = {}
+        for kind, name in report_scopes(sim):
+            for day in days_with_reports(sim, kind, name, days):
+                for line in sim.truth.report_lines(self.reports[kind], kind, name, day):
+                    base = (kind, name, day, *(str(line[k]) for k in self.line_keys))
+                    for element in self._elements(line):
+                        dims = tuple(str(element.get(d) or UNKNOWN) for d in self.dimensions)
+                        out[(*base, *dims)] = element
+        return out
+
+    def _elements(self, line: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if self.array is None:
+            yield line
+        else:
+            yield from line.get(self.array) or ()
+
+
+@dataclass(frozen=True)
+class ScopeTable:
+    """A table read once per scope, not per day (seats, billing)."""
+
+    key_columns: tuple[str, ...]
+    rows_of: Callable[[Simulator], dict[Key, dict[str, Any]]]
+
+    def rows(self, sim: Simulator, days: list[str]) -> dict[Key, dict[str, Any]]:
+        return self.rows_of(sim)
+
+
+def _seat_rows(sim: Simulator) -> dict[Key, dict[str, Any]]:
+    out: dict[Key, dict[str, Any]] = {}
+    for kind, name in report_scopes(sim):
+        for seat in sim.truth.seats(kind, name):
+            login = (seat.get("assignee") or {}).get("login")
+            key = login or f"unassigned:{seat.get('created_at') or UNKNOWN}"
+            out[(kind, name, key)] = seat
+    return out
+
+
+def _billing_rows(sim: Simulator) -> dict[Key, dict[str, Any]]:
+    return {("organization", org): sim.truth.billing(org) for org in sim.settings.organizations}
+
+
+USERS = _same_report("users-1-day")
+BREAKDOWNS = {
+    "by_ide": ("totals_by_ide", ("ide",)),
+    "by_feature": ("totals_by_feature", ("feature",)),
+    "by_language_feature": ("totals_by_language_feature", ("language", "feature")),
+    "by_language_model": ("totals_by_language_model", ("language", "model")),
+    "by_model_feature": ("totals_by_model_feature", ("model", "feature")),
+}
+
+TABLES: dict[str, ReportTable | ScopeTable] = {
+    "copilot_usage_daily": ReportTable(AGGREGATE),
+    **{
+        f"copilot_usage_daily_{suffix}": ReportTable(AGGREGATE, (), array, dims)
+        for suffix, (array, dims) in BREAKDOWNS.items()
+    },
+    "copilot_user_usage_daily": ReportTable(USERS, ("user_id",)),
+    **{
+        f"copilot_user_usage_daily_{suffix}": ReportTable(USERS, ("user_id",), array, dims)
+        for suffix, (array, dims) in BREAKDOWNS.items()
+    },
+    "copilot_user_teams_daily": ReportTable(
+        _same_report("user-teams-1-day"), ("user_id", "team_id")
+    ),
+    "copilot_repository_usage_daily": ReportTable(_same_report("repos-1-day"), ("repo_id",)),
+    "copilot_seats": ScopeTable(("scope", "scope_name", "seat_key"), _seat_rows),
+    "copilot_billing": ScopeTable(("scope", "scope_name"), _billing_rows),
+}
+
+
+def table_spec(table: str) -> ReportTable | ScopeTable:
+    """The truth of a table; a selected table without one is a test to write, not to skip."""
+    if table not in TABLES:
+        msg = f"meltano.yml selects {table} but tests/e2e/e2e_support.py has no truth for it"
+        raise AssertionError(msg)
+    return TABLES[table]
+
+
+def report_scopes(sim: Simulator) -> list[tuple[str, str]]:
+    """(kind, name) of every organization and enterprise the simulator serves."""
+    return [("organization", org) for org in sim.settings.organizations] + [
+        ("enterprise", ent) for ent in sim.settings.enterprises
+    ]
+
+
+def days_with_reports(sim: Simulator, kind: str, name: str, days: list[str]) -> list[str]:
+    available = set(sim.truth.report_days(kind, name))
+    return [day for day in days if day in available]
+
+
+def iso_days(first: dt.date, last: dt.date) -> list[str]:
+    out, day = [], first
+    while day <= last:
+        out.append(day.isoformat())
+        day += dt.timedelta(days=1)
+    return out
+
+
+def expected_keys(sim: Simulator, table: str, days: list[str]) -> set[Key]:
+    return set(table_spec(table).rows(sim, days))
+
+
+def report_requests_days(sim: Simulator) -> set[str]:
+    """Every `?day=` the tap asked the report endpoints for since the last clear."""
+    return set(demo.report_days_requested(sim.requests))
+
+
+# --- the summary, computed from the truth ----------------------------------------------------
+
+
+def user_lines(sim: Simulator, days: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for kind, name in report_scopes(sim):
+        for day in days_with_reports(sim, kind, name, days):
+            for line in sim.truth.report_lines("users-1-day", kind, name, day):
+                yield name, line
+
+
+def aggregate_lines(sim: Simulator, days: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for kind, name in report_scopes(sim):
+        for day in days_with_reports(sim, kind, name, days):
+            for line in sim.truth.report_lines(AGGREGATE[kind], kind, name, day):
+                yield name, line
+
+
+def truth_daily_users(sim: Simulator, days: list[str]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(scope_name, day) -> (daily_active_users, engaged users)."""
+    engaged: dict[tuple[str, str], int] = {}
+    for name, line in user_lines(sim, days):
+        if line.get("user_initiated_interaction_count") or line.get(
+            "code_acceptance_activity_count"
+        ):
+            key = (name, line["day"])
+            engaged[key] = engaged.get(key, 0) + 1
+    return {
+        (name, line["day"]): (line["daily_active_users"], engaged.get((name, line["day"]), 0))
+        for name, line in aggregate_lines(sim, days)
+    }
+
+
+def truth_acceptance(
+    sim: Simulator, days: list[str], array: str, dimension: str
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(scope_name, dimension value) -> (suggestions, acceptances) summed over the days."""
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for name, line in aggregate_lines(sim, days):
+        for element in line.get(array) or ():
+            key = (name, element.get(dimension) or UNKNOWN)
+            generated, accepted = out.get(key, (0, 0))
+            out[key] = (
+                generated + (element.get("code_generation_activity_count") or 0),
+                accepted + (element.get("code_acceptance_activity_count") or 0),
+            )
+    return out
+
+
+def truth_features(sim: Simulator, days: list[str]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(scope_name, feature) -> (distinct users, interactions) over the days."""
+    users: dict[tuple[str, str], set[int]] = {}
+    interactions: dict[tuple[str, str], int] = {}
+    for name, line in user_lines(sim, days):
+        for element in line.get("totals_by_feature") or ():
+            key = (name, element.get("feature") or UNKNOWN)
+            users.setdefault(key, set()).add(line["user_id"])
+            interactions[key] = interactions.get(key, 0) + (
+                element.get("user_initiated_interaction_count") or 0
+            )
+    return {key: (len(users[key]), interactions[key]) for key in users}
+
+
+def truth_team_usage(sim: Simulator, days: list[str]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(scope_name, team slug) -> (distinct active users, their acceptances) over the days."""
+    users: dict[tuple[str, str], set[int]] = {}
+    acceptances: dict[tuple[str, str], int] = {}
+    for kind, name in report_scopes(sim):
+        for day in days_with_reports(sim, kind, name, days):
+            active = {
+                line["user_id"]: line
+                for line in sim.truth.report_lines("users-1-day", kind, name, day)
+            }
+            for member in sim.truth.report_lines("user-teams-1-day", kind, name, day):
+                line = active.get(member["user_id"])
+                if line is None:
+                    continue
+                key = (name, member["slug"])
+                users.setdefault(key, set()).add(member["user_id"])
+                acceptances[key] = acceptances.get(key, 0) + (
+                    line.get("code_acceptance_activity_count") or 0
+                )
+    return {key: (len(users[key]), acceptances[key]) for key in users}
+
+
+def truth_idle_seats(sim: Simulator, today: dt.date) -> dict[str, tuple[int, int, int]]:
+    """scope_name -> (seats, idle for 30 days, pending cancellation)."""
+    threshold = dt.datetime.combine(today - dt.timedelta(days=30), dt.time(), dt.timezone.utc)
+    out = {}
+    for kind, name in report_scopes(sim):
+        seats = sim.truth.seats(kind, name)
+        idle = [
+            s
+            for s in seats
+            if not s.get("last_activity_at")
+            or dt.datetime.fromisoformat(s["last_activity_at"].replace("Z", "+00:00")) < threshold
+        ]
+        pending = [s for s in seats if s.get("pending_cancellation_date")]
+        out[name] = (len(seats), len(idle), len(pending))
+    return out

@@ -108,7 +108,17 @@ class ReportDownloader:
                 return spooled
 
     def _fetch_into(self, spooled: IO[bytes], url: str, *, source: str) -> None:
-        with self._session.get(url, stream=True, timeout=self._timeout) as response:
+        try:
+            response = self._session.get(url, stream=True, timeout=self._timeout)
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ):
+            # The message would quote the link, and a signed link is a credential.
+            msg = f"the download link of {source} is not a usable https URL"
+            raise ReportUnreadable(msg) from None
+        with response:
             status = response.status_code
             # Rate limiting first: the download host may answer 403/429 with Retry-After or a
             # rate-limit message, which means "wait", not "this link expired".

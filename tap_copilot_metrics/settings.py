@@ -25,7 +25,8 @@ DEFAULT_LOOKBACK_DAYS = 3
 #: Team slug meaning "every team of the organization" (`"octo-org/*"`).
 ALL_TEAMS = "*"
 
-_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+#: An organization login, enterprise slug or team slug (also guards slugs used in URL paths).
+GITHUB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -221,7 +222,7 @@ def _check_private_key(pem: str) -> None:
 def _names(config: Mapping[str, Any], name: str) -> tuple[str, ...]:
     values = _list(config, name)
     for value in values:
-        if not _LOGIN.match(value):
+        if not GITHUB_NAME.match(value):
             raise ConfigError(name, f"{value!r} is not a valid GitHub login or slug")
     return values
 
@@ -230,7 +231,7 @@ def _teams(config: Mapping[str, Any]) -> tuple[str, ...]:
     values = _list(config, "teams")
     for value in values:
         org, _, slug = value.partition("/")
-        if not (_LOGIN.match(org) and (_LOGIN.match(slug) or slug == ALL_TEAMS)):
+        if not (GITHUB_NAME.match(org) and (GITHUB_NAME.match(slug) or slug == ALL_TEAMS)):
             raise ConfigError(
                 "teams", f"{value!r} is not of the form 'org/team-slug' (or 'org/*' for all teams)"
             )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import sys
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -14,6 +17,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigurationError, FatalAPIError
 
 from tap_copilot_metrics.auth import GitHubAuth
+from tap_copilot_metrics.days import load_state_text, review_state
 from tap_copilot_metrics.downloads import ReportDownloader
 from tap_copilot_metrics.errors import ConfigError
 from tap_copilot_metrics.output import BufferedMsgSpecWriter
@@ -155,6 +159,13 @@ class TapCopilotMetrics(Tap):
             raise errors[0]
         return [str(error) for error in errors]
 
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Check a `--state` before using it: damaged is one clear line, stale is a warning."""
+        if state:  # the SDK also calls this with the empty state of a fresh run
+            for warning in review_state(state, settings=self.settings, streams=self.streams):
+                self.logger.warning(warning)
+        super().load_state(state)
+
     @cached_property
     def settings(self) -> Settings:
         """Checked settings; the first bad one stops the run before any request."""
@@ -210,9 +221,35 @@ def _expected(error: ValidationError) -> str:
     return f"does not satisfy the `{error.validator}` rule of the settings schema"
 
 
+def check_input_files(argv: list[str]) -> None:
+    """`--config` and `--state` files that are missing or not a JSON object: one line each.
+
+    The SDK would end in a traceback (FileNotFoundError, JSONDecodeError, TypeError).
+    """
+    for flag, value in itertools.pairwise(argv):
+        if flag not in ("--config", "--state") or value == "ENV":
+            continue
+        setting = flag.removeprefix("--")
+        try:
+            text = Path(value).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(setting, f"cannot read {value}: {type(exc).__name__}") from None
+        if setting == "state":
+            load_state_text(text)
+            continue
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno}, column {exc.colno}"
+            raise ConfigError(setting, f"{value} is not valid JSON ({where})") from None
+        if not isinstance(config, dict):
+            raise ConfigError(setting, f"{value} must hold a JSON object of settings")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: the SDK's CLI, with fatal errors as one line and exit code 1."""
     try:
+        check_input_files(sys.argv[1:] if argv is None else argv)
         TapCopilotMetrics.cli.main(args=argv, prog_name="tap-copilot-metrics")
     except (ConfigurationError, FatalAPIError) as exc:
         print(f"tap-copilot-metrics: error: {exc}", file=sys.stderr)

@@ -33,6 +33,7 @@ KINDS = frozenset(
         "html",
         "empty",
         "wrong-type",
+        "body",
     }
 )
 
@@ -90,7 +91,8 @@ class FaultRegistry:
         **params: Any,
     ) -> Fault:
         """Arm a fault. Params by kind: retry_after (429/503/secondary-*), reset_in (primary),
-        seconds (slow), status (primary: 403 or 429), message (error kinds)."""
+        seconds (slow), status (primary: 403 or 429; body), message (error kinds); body: `json`
+        (any JSON value) or `raw` (text sent as is), `content_type`, `headers` (a given answer)."""
         kind = str(kind)
         if kind not in KINDS:
             msg = f"unknown fault kind {kind!r}; expected one of {sorted(KINDS)}"

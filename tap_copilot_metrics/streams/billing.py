@@ -65,8 +65,8 @@ class CopilotSeatsStream(GitHubStream):
         """`{"total_seats": n, "seats": [...]}` -> one record per seat."""
         body = decoded_json(response) if response.content else {}
         seats = body.get("seats") if isinstance(body, dict) else None
-        if not isinstance(seats, list):
-            msg = f"{self.endpoint_label} answered an unexpected body: expected `seats`"
+        if not isinstance(seats, list) or not all(isinstance(seat, dict) for seat in seats):
+            msg = f"{self.endpoint_label} answered an unexpected body: expected `seats` objects"
             raise TapAPIError(msg)
         yield from seats
 

@@ -20,7 +20,7 @@ from tap_copilot_metrics.days import DayWindow, parse_bookmark, request_window
 from tap_copilot_metrics.errors import TapAPIError
 from tap_copilot_metrics.schemas import COPILOT_METRICS_SCHEMA
 from tap_copilot_metrics.scopes import Scope, ScopeKind
-from tap_copilot_metrics.settings import ALL_TEAMS, utc_today
+from tap_copilot_metrics.settings import ALL_TEAMS, GITHUB_NAME, utc_today
 
 #: GitHub rejects a `since` more than 100 days back. `since` is a timestamp compared with "now",
 #: so midnight 100 days ago is already too old after 00:00 UTC: the oldest safe day is today - 99.
@@ -98,7 +98,16 @@ class CopilotMetricsStream(GitHubStream):
             if not isinstance(teams, list):
                 msg = f"the teams API for organization '{org}' answered an unexpected body"
                 raise TapAPIError(msg)
-            slugs.extend(str(team["slug"]) for team in teams if isinstance(team, dict))
+            for team in teams:
+                slug = team.get("slug") if isinstance(team, dict) else None
+                # The slug becomes part of a URL path: only a plain slug may get there.
+                if not isinstance(slug, str) or not GITHUB_NAME.match(slug):
+                    msg = (
+                        f"the teams API for organization '{org}' answered a team without a "
+                        "valid `slug`"
+                    )
+                    raise TapAPIError(msg)
+                slugs.append(slug)
             url, params = response.links.get("next", {}).get("url"), None
         self.logger.info("%s: organization '%s' has %d teams", self.name, org, len(slugs))
         return slugs
@@ -140,11 +149,16 @@ class CopilotMetricsStream(GitHubStream):
             "%s for %s: requesting %s..%s", self.name, scope.label, window.first, window.last
         )
         wanted = {day.isoformat() for day in window.days()}
+        fetched = list(self.request_records(context))
+        for day in fetched:
+            if not isinstance(day, dict) or not isinstance(day.get("date"), str):
+                msg = (
+                    f"{self.endpoint_label} for {scope.label} answered a day that is not an "
+                    "object with a `date`; GitHub requires one"
+                )
+                raise TapAPIError(msg)
         # At most 100 small day objects per scope: sort them so the bookmark only moves forward.
-        days = sorted(
-            (day for day in self.request_records(context) if day.get("date") in wanted),
-            key=lambda day: day["date"],
-        )
+        days = sorted((day for day in fetched if day["date"] in wanted), key=lambda d: d["date"])
         for index, day in enumerate(days, start=1):
             # Breakdown rows go to the child streams once per scope, after its last day.
             self._record_closes_batch = index == len(days)

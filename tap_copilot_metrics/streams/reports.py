@@ -23,7 +23,7 @@ from tap_copilot_metrics.days import DayWindow, parse_bookmark, request_window
 from tap_copilot_metrics.downloads import LinkRejected, ReportDownloader, read_records
 from tap_copilot_metrics.errors import ReportUnreadable, TapAPIError
 from tap_copilot_metrics.prefetch import DayPrefetcher, FetchedDay, FetchStopped
-from tap_copilot_metrics.reportfiles import expand_day_totals
+from tap_copilot_metrics.reportfiles import ReportFileError, expand_day_totals
 from tap_copilot_metrics.schemas import (
     COPILOT_REPOSITORY_USAGE_DAILY_SCHEMA,
     COPILOT_USAGE_DAILY_SCHEMA,
@@ -466,7 +466,11 @@ class ReportStream(GitHubStream):
         self, line: dict[str, Any], scope: Scope, day: dt.date, source: str
     ) -> Iterator[dict[str, Any]]:
         """A file line as records: scope columns first, GitHub's fields and values unchanged."""
-        for row in expand_day_totals(line):
+        try:
+            rows = list(expand_day_totals(line, source=source))
+        except ReportFileError as exc:
+            raise ReportUnreadable(str(exc)) from None
+        for row in rows:
             self._note_unknown_fields(row)
             record = {"scope": scope.kind.value, "scope_name": scope.name, **row}
             if not record.get("day"):

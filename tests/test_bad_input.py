@@ -677,6 +677,55 @@ def test_odd_but_valid_report_envelopes_lead_to_the_files(
     assert records(run.messages, USERS) == want
 
 
+LATEST_ENVELOPE_SCHEMA = component(REPORTS, "copilot-usage-metrics-28-day-report")
+
+
+@pytest.fixture(scope="module")
+def users_backfill(sim: Simulator) -> tuple[dt.date, dict[str, Any], list[dict[str, Any]]]:
+    """The organization's latest users-28-day envelope, and ten days of users records."""
+    first = sim.settings.today - dt.timedelta(days=10)
+    answer = requests.get(
+        f"{sim.base_url}/orgs/{ORG}/copilot/metrics/reports/users-28-day/latest",
+        headers={"Authorization": f"Bearer {sim.settings.token}"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    want = [
+        {"scope": "organization", "scope_name": ORG, **line}
+        for n in range(10, 0, -1)
+        for line in sim.truth.report_lines(
+            "users-1-day", "organization", ORG, sim.settings.today - dt.timedelta(days=n)
+        )
+    ]
+    return first, answer.json(), want
+
+
+@PROPERTY_SETTINGS
+@given(envelope=strategy_for(LATEST_ENVELOPE_SCHEMA))
+def test_odd_but_valid_28_day_envelopes_lead_to_the_same_records(
+    sim: Simulator,
+    users_backfill: tuple[dt.date, dict[str, Any], list[dict[str, Any]]],
+    envelope: dict[str, Any],
+) -> None:
+    """A backfill reads the 28-day report; new fields in its envelope change nothing (its
+    links and window are GitHub's own: a window that lied about the files is out of scope)."""
+    first, real, want = users_backfill
+    fields = ("download_links", "report_start_day", "report_end_day")
+    serve(
+        sim,
+        r"/copilot/metrics/reports/users-28-day/latest$",
+        json={**envelope, **{field: real[field] for field in fields}},
+    )
+    config = base_config(sim, enterprises=[], teams=[], start_date=first.isoformat())
+
+    run = sync(config, USERS)
+
+    assert any(r.path.endswith("/users-28-day/latest") for r in sim.requests)
+    assert sorted(records(run.messages, USERS), key=lambda r: (r["day"], r["user_id"])) == sorted(
+        want, key=lambda r: (r["day"], r["user_id"])
+    )
+
+
 #: stream -> (report file examples, key fields the generator keeps valid and unique)
 FILE_CASES: dict[str, tuple[list[dict[str, Any]], tuple[str, ...]]] = {
     "copilot_usage_daily": (

@@ -329,8 +329,10 @@ def test_malformed_bookmark_is_a_clear_error_before_any_request(simulator: Simul
             }
         }
     }
-    _, failure = sync_until_failure(config, state=state)
-    assert isinstance(failure, ConfigError)
+    # The state is reviewed when the tap loads it, before any stream starts.
+    with pytest.raises(ConfigError) as raised:
+        sync_until_failure(config, state=state)
+    failure = raised.value
     assert failure.setting == "state"
     assert "'last tuesday'" in str(failure)
     assert "organization 'octo-org'" in str(failure)

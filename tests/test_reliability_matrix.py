@@ -363,14 +363,6 @@ def test_a_404_report_day_is_never_bookmarked_and_is_read_by_the_next_run(
     assert partition_bookmarks(second.final_state) == partition_bookmarks(clean.final_state)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reports.py fetch_latest: when blob storage keeps refusing the 28-day report's files "
-    "(401/403/404 even with fresh links), the run fails with 'kept being refused' (no status, "
-    "no file named), although reading the recent weeks from the 28-day report is only a "
-    "shortcut: the 1-day reports hold the same records, so it should fall back to them with a "
-    "warning",
-)
 @pytest.mark.parametrize("name", ["401", "403", "404"])
 def test_refused_28_day_files_fall_back_to_the_day_reports(
     sim: Simulator, clean_runs: Callable[[str], TapRun], tmp_path: Path, name: str
@@ -384,6 +376,19 @@ def test_refused_28_day_files_fall_back_to_the_day_reports(
     assert run.exit_code == 0, tail(run.stderr)
     for stream in ENDPOINTS[endpoint].streams:
         assert keyed(run.messages, stream) == keyed(clean.messages, stream)
+
+
+@pytest.mark.parametrize("kind", ["403", "404", "422"])
+def test_a_refused_teams_list_is_named_as_such(sim: Simulator, tmp_path: Path, kind: str) -> None:
+    endpoint = "teams-list"
+    sim.faults.add(path=fault_path(sim, endpoint), kind=kind, times=None)
+
+    run = run_cli(config_for(sim, endpoint), tmp_path, streams=ENDPOINTS[endpoint].streams)
+
+    assert run.exit_code == 1
+    line = error_line(run.stderr)
+    assert "`teams`" in line, line
+    assert "policy" not in line, line
 
 
 # --- the real command --------------------------------------------------------------------------

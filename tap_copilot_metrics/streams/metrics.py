@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import requests
 from singer_sdk.helpers.types import Context
 from singer_sdk.pagination import PageNumberPaginator
 
-from tap_copilot_metrics.client import GitHubStream, decoded_json
+from tap_copilot_metrics.client import GitHubStream, decoded_json, github_message
 from tap_copilot_metrics.days import DayWindow, parse_bookmark, request_window
 from tap_copilot_metrics.errors import TapAPIError
 from tap_copilot_metrics.schemas import COPILOT_METRICS_SCHEMA
@@ -194,6 +195,21 @@ class CopilotMetricsStream(GitHubStream):
                 oldest,
             )
         return window
+
+    def fatal_message(self, response: requests.Response) -> str:
+        """A refused teams list (for an `org/*` entry) is named as such, not as the metrics API."""
+        path = urlsplit(response.url).path
+        if not path.endswith("/teams"):
+            return super().fatal_message(response)
+        org = path.rstrip("/").split("/")[-2]
+        detail = github_message(response)
+        said = f" (GitHub said: {detail})" if detail else ""
+        return (
+            f"Listing the teams of organization '{org}' for the `teams` entry '{org}/*' answered "
+            f"{response.status_code}{said}: check the organization name, and that the "
+            "credentials can list its teams (classic `read:org`, or the organization permission "
+            '"Members" (read))'
+        )
 
     def not_found_message(self, scope: Scope, detail: str) -> str:
         """404 here is either a wrong name or GitHub's shutdown of this API."""

@@ -383,8 +383,14 @@ class ReportStream(GitHubStream):
                 latest.close()
                 raise
             return latest
-        msg = f"downloading the {latest_name} report for {scope.label} kept being refused"
-        raise ReportUnreadable(msg)
+        # The 28-day report is only a shortcut: the 1-day reports hold the same records.
+        self.logger.warning(
+            "%s for %s: the %s report's files kept being refused; reading day by day instead",
+            self.name,
+            scope.label,
+            latest_name,
+        )
+        return None
 
     def fetch_day(
         self,

@@ -198,7 +198,11 @@ class GitHubStream(RESTStream[Any]):
         """
         state = self.get_context_state(context)
         state["replication_key"] = self.replication_key
-        state["replication_key_value"] = day.isoformat()
+        # Re-reading the lookback window must not lower the bookmark the run started from: a
+        # run killed there would otherwise restart lookback_days earlier each time.
+        started_from = self.get_starting_replication_key_value(context)
+        floor = str(started_from)[:10] if started_from else ""
+        state["replication_key_value"] = max(day.isoformat(), floor)
         self.state_manager.is_flushed = False
         self._write_state_message()
 

@@ -225,7 +225,6 @@ BACKWARDS = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=BACKWARDS)
 def test_bookmarks_never_go_backwards_across_kills_and_resumes(
     chains: dict[int, Chain],
 ) -> None:
@@ -233,7 +232,6 @@ def test_bookmarks_never_go_backwards_across_kills_and_resumes(
     assert not any(back.values()), back
 
 
-@pytest.mark.xfail(strict=True, reason=BACKWARDS)
 def test_a_resumed_run_never_writes_an_older_bookmark_than_it_started_from(
     config: dict[str, Any], clean: TapRun, tmp_path: Path
 ) -> None:

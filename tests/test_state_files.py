@@ -46,12 +46,6 @@ STREAMS = (USAGE, METRICS)
 DAYS = 6
 LOOKBACK = 1
 
-WIRING = (
-    "tap.py: the SDK parses --state and merges it before the tap sees it (a file that is not a "
-    "JSON object, or of the wrong shape, ends in a traceback); wire days.load_state_text into "
-    "the CLI's reading of --state and days.review_state into TapCopilotMetrics.load_state"
-)
-
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:

@@ -94,7 +94,7 @@ class ReportDownloader:
                 if wait is None:
                     msg = (
                         f"downloading {source} failed: {what}; still failing after retrying for "
-                        f"{budget.elapsed:.0f}s (retry_max_elapsed_seconds="
+                        f"{budget.elapsed:.1f}s (retry_max_elapsed_seconds="
                         f"{self._policy.max_elapsed_seconds:g})"
                     )
                     raise RetryBudgetExceeded(msg) from None

@@ -38,7 +38,9 @@ class TapRun:
 
     @classmethod
     def parse(cls, exit_code: int, stdout: str, stderr: str) -> TapRun:
-        messages = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+        # Split on "\n" only, as targets do: splitlines() would also split inside a record that
+        # holds U+2028 or U+0085, which JSON leaves unescaped.
+        messages = [json.loads(line) for line in stdout.split("\n") if line.strip()]
         return cls(exit_code, stdout, stderr, messages)
 
     def records(self, stream: str) -> list[dict[str, Any]]:

@@ -334,8 +334,7 @@ class ReportStream(GitHubStream):
             return
         report = _SCOPE_PROBE_REPORTS[scope.kind]
         url = f"{self.url_base}{scope.path_prefix}/copilot/metrics/reports/{report}/latest"
-        prepared = self.build_prepared_request(method="GET", url=url, headers=self.http_headers)
-        response = self.request_decorator(self._request)(prepared, context)
+        response = self.get_json(url, context=context)
         if response.status_code == 404:
             raise TapAPIError(self.not_found_message(scope, github_message(response)))
         self._known_scopes.add(scope)

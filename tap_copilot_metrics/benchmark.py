@@ -31,6 +31,8 @@ from typing import Any
 
 import requests
 
+from tap_copilot_metrics.clock import utc_today
+
 # --- the baseline: a hand-written export ------------------------------------------------------
 
 
@@ -285,7 +287,7 @@ def simulator(*options: str, warm_days: int = 0) -> Iterator[SimulatorProcess]:
         if not match:
             msg = f"the simulator did not start: {line!r}"
             raise RuntimeError(msg)
-        today = dt.datetime.now(dt.timezone.utc).date()
+        today = utc_today()
         yield SimulatorProcess(process, match[1], match[2], today)
     finally:
         process.terminate()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tap_copilot_metrics.errors import ConfigError
+from tap_copilot_metrics.scopes import ScopeKind
 
 if TYPE_CHECKING:
     from tap_copilot_metrics.settings import Settings
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 _BOOKMARK = re.compile(
     r"^(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 )
-_SCOPE_KINDS = ("organization", "team", "enterprise")
+_SCOPE_KINDS = frozenset(kind.value for kind in ScopeKind)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,9 @@ class DayWindow:
             day += dt.timedelta(days=1)
 
 
-def parse_bookmark(value: object, *, stream: str, scope_label: str) -> dt.date | None:
+def parse_bookmark(
+    value: object, *, stream: str, scope_label: str, today: dt.date
+) -> dt.date | None:
     """A bookmark from state as a date; a malformed one is a clear error, not a traceback.
 
     A bookmark in the future can only come from a damaged or hand-edited state file, and it
@@ -67,7 +70,7 @@ def parse_bookmark(value: object, *, stream: str, scope_label: str) -> dt.date |
         raise ConfigError(
             "state", f"{where} is not a date; fix or remove that entry of the state file"
         )
-    if day > dt.datetime.now(dt.timezone.utc).date():
+    if day > today:
         raise ConfigError(
             "state",
             f"{where} is in the future, so every day until then would be skipped; fix or "
@@ -143,7 +146,12 @@ def review_state(state: object, *, settings: Settings, streams: Iterable[str]) -
                     "scope is configured again"
                 )
                 continue
-            parse_bookmark(partition.get("replication_key_value"), stream=stream, scope_label=label)
+            parse_bookmark(
+                partition.get("replication_key_value"),
+                stream=stream,
+                scope_label=label,
+                today=settings.today,
+            )
     return warnings
 
 
@@ -159,11 +167,7 @@ def _configured_label(context: Mapping[str, Any], settings: Settings) -> str | N
     scope, name = context.get("scope"), context.get("scope_name")
     if set(context) != {"scope", "scope_name"} or scope not in _SCOPE_KINDS:
         return None
-    configured = {
-        "organization": settings.organizations,
-        "team": settings.teams,
-        "enterprise": settings.enterprises,
-    }[str(scope)]
+    configured = getattr(settings, ScopeKind(scope).setting)
     org = str(name).partition("/")[0]
     if name in configured or (scope == "team" and f"{org}/*" in configured):
         return f"{scope} {name!r}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from tap_copilot_metrics.clock import utc_today
 from tap_copilot_metrics.errors import ConfigError
 from tap_copilot_metrics.scopes import Scope, ScopeKind
 
@@ -59,6 +60,9 @@ class Settings:
     retry_initial_wait_seconds: float
     secondary_rate_limit_wait_seconds: float
     download_concurrency: int
+    #: The run's "today" (UTC, or pinned; see clock.py), read once so a run that crosses
+    #: midnight keeps one calendar.
+    today: dt.date
     backfill_from_28_day_reports: bool = True
 
     @property
@@ -68,17 +72,7 @@ class Settings:
 
     def scopes(self, *kinds: ScopeKind) -> list[Scope]:
         """The configured scopes of the given kinds, in a stable order."""
-        names = {
-            ScopeKind.ORGANIZATION: self.organizations,
-            ScopeKind.TEAM: self.teams,
-            ScopeKind.ENTERPRISE: self.enterprises,
-        }
-        return [Scope(kind, name) for kind in kinds for name in names[kind]]
-
-
-def utc_today() -> dt.date:
-    """Today's date in UTC, the calendar GitHub's daily data follows."""
-    return dt.datetime.now(dt.timezone.utc).date()
+        return [Scope(kind, name) for kind in kinds for name in getattr(self, kind.setting)]
 
 
 def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> Settings:
@@ -100,15 +94,16 @@ def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> 
     organizations = _names(config, "organizations")
     enterprises = _names(config, "enterprises")
     teams = _teams(config)
-    if not organizations and not enterprises:
+    if not organizations and not enterprises and not teams:
         raise ConfigError(
             "organizations",
-            "set at least one entry in `organizations` or `enterprises`",
+            "set at least one entry in `organizations`, `enterprises` or `teams`",
         )
 
+    today = utc_today()
     start_date = _date(config, "start_date")
     given_end_date = _date(config, "end_date")
-    end_date = given_end_date or utc_today() - dt.timedelta(days=1)
+    end_date = given_end_date or today - dt.timedelta(days=1)
     if start_date and end_date < start_date:
         if given_end_date is None:
             # Name the setting the user wrote, not the default they never saw.
@@ -143,6 +138,7 @@ def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> 
             config, "secondary_rate_limit_wait_seconds", 60.0, minimum=0
         ),
         download_concurrency=_int(config, "download_concurrency", 4, minimum=1, maximum=32),
+        today=today,
         backfill_from_28_day_reports=_bool(config, "backfill_from_28_day_reports", default=True),
     )
 

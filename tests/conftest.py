@@ -1,7 +1,14 @@
-"""Shared fixtures: the GitHub API simulator over real HTTP on 127.0.0.1."""
+"""Shared fixtures: the GitHub API simulator over real HTTP on 127.0.0.1.
+
+The suite runs as of a pinned day, never the real date: `COPILOT_METRICS_TODAY` is set here
+before any test module is imported, and every process a test starts (the tap, the simulator,
+Meltano and its plugins) inherits it. CI runs the suite again at pinned days that hit calendar
+edges (see `.ci/run`) by setting the variable itself.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -9,7 +16,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tap_copilot_metrics.simulator import Simulator, SimulatorSettings
+from tap_copilot_metrics.clock import TODAY_VARIABLE
+
+#: The day the suite runs as of, unless the environment pins another.
+DEFAULT_TODAY = "2026-11-16"
+os.environ.setdefault(TODAY_VARIABLE, DEFAULT_TODAY)
+
+from tap_copilot_metrics.simulator import Simulator, SimulatorSettings  # noqa: E402
 
 
 @pytest.fixture

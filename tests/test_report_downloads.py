@@ -38,6 +38,9 @@ from tap_copilot_metrics.errors import ReportUnreadable
 from tap_copilot_metrics.simulator import RequestLog, Simulator
 
 USERS = "copilot_user_usage_daily"
+#: Files here are split, cut short or refused mid-way, which needs several lines on every day:
+#: weekends as busy as weekdays, whatever weekday the suite is pinned to.
+BUSY = {**SMALL, "weekend_activity": 1.0}
 REPORT_CALLS = r"/copilot/metrics/reports/"
 DOWNLOADS = r"^/_downloads/"
 
@@ -86,7 +89,7 @@ def test_file_formats_and_several_files_per_report(
 ) -> None:
     streams = ("copilot_usage_daily", USERS, "copilot_user_teams_daily")
     sim = make_simulator(
-        **SMALL,
+        **BUSY,
         **TWO_SCOPES,
         report_format=report_format,
         files_per_report=files,
@@ -120,7 +123,7 @@ def test_file_formats_and_several_files_per_report(
 
 
 def test_download_requests_never_carry_the_github_token(make_simulator: MakeSimulator) -> None:
-    sim = make_simulator(**SMALL, **TWO_SCOPES)
+    sim = make_simulator(**BUSY, **TWO_SCOPES)
     day = ago(sim, 1)
     run = sync_in_process(config(sim, day), streams=[USERS])
 
@@ -141,7 +144,7 @@ def test_an_expired_link_is_replaced_by_fresh_links_without_doubling_records(
     """File 2 of a day answers 403 "expired" (after a cut-short first try when mid_file): the
     tap asks the report endpoint again and reads on; records equal a clean run's."""
     caplog.set_level(logging.INFO)
-    sim = make_simulator(**SMALL, **TWO_SCOPES, files_per_report=3)
+    sim = make_simulator(**BUSY, **TWO_SCOPES, files_per_report=3)
     days = day_range(ago(sim, 2), ago(sim, 1))
     path = download_path(sim, "users-1-day", "organization", "octo-org", days[1], 1)
     if mid_file:
@@ -161,9 +164,7 @@ def test_an_expired_link_is_replaced_by_fresh_links_without_doubling_records(
 def test_a_link_refused_even_after_fresh_links_fails_the_run_naming_the_file(
     make_simulator: MakeSimulator,
 ) -> None:
-    sim = make_simulator(
-        **SMALL, organizations={"octo-org": []}, enterprises=[], files_per_report=2
-    )
+    sim = make_simulator(**BUSY, organizations={"octo-org": []}, enterprises=[], files_per_report=2)
     day = ago(sim, 1)
     path = download_path(sim, "users-1-day", "organization", "octo-org", day, 1)
     sim.faults.add(path=re.escape(path) + "$", kind="expire", times=None)
@@ -187,9 +188,7 @@ def test_a_report_withdrawn_while_read_fails_and_state_does_not_claim_the_day(
     """File 2 of the second day is refused and, asked for fresh links, the report endpoint
     answers "no report" (404): file 1's records are out, so the day cannot pass for one
     without a report; the run fails and the last STATE names the day before."""
-    sim = make_simulator(
-        **SMALL, organizations={"octo-org": []}, enterprises=[], files_per_report=2
-    )
+    sim = make_simulator(**BUSY, organizations={"octo-org": []}, enterprises=[], files_per_report=2)
     days = day_range(ago(sim, 2), ago(sim, 1))
     path = download_path(sim, "users-1-day", "organization", "octo-org", days[1], 1)
     # The first two report calls (one per day) pass; the third, the refresh, finds nothing.
@@ -213,9 +212,7 @@ def test_a_report_withdrawn_while_read_fails_and_state_does_not_claim_the_day(
 
 def test_links_that_outlive_their_ttl_are_refreshed(make_simulator: MakeSimulator) -> None:
     """A real expiry: links live 2 s and the first download is answered after 2.5 s."""
-    sim = make_simulator(
-        **SMALL, organizations={"octo-org": []}, enterprises=[], link_ttl_seconds=2
-    )
+    sim = make_simulator(**BUSY, organizations={"octo-org": []}, enterprises=[], link_ttl_seconds=2)
     day = ago(sim, 1)
     sim.faults.add(path=DOWNLOADS, kind="slow", times=1, seconds=2.5)
 
@@ -229,7 +226,7 @@ def test_links_that_outlive_their_ttl_are_refreshed(make_simulator: MakeSimulato
 def test_signed_query_strings_never_reach_the_log_even_at_debug(
     make_simulator: MakeSimulator, tmp_path: Path
 ) -> None:
-    sim = make_simulator(**SMALL, organizations={"octo-org": []}, enterprises=[])
+    sim = make_simulator(**BUSY, organizations={"octo-org": []}, enterprises=[])
     day = ago(sim, 1)
     for kind in ("500", "truncate", "expire", "drop"):
         sim.faults.add(path=DOWNLOADS, kind=kind, times=1)
@@ -254,7 +251,7 @@ def test_signed_query_strings_never_reach_the_log_even_at_debug(
 def test_transient_faults_are_retried_and_records_equal_a_clean_run(
     make_simulator: MakeSimulator, target: str, kind: str
 ) -> None:
-    sim = make_simulator(**SMALL, **TWO_SCOPES, files_per_report=2)
+    sim = make_simulator(**BUSY, **TWO_SCOPES, files_per_report=2)
     days = day_range(ago(sim, 2), ago(sim, 1))
     path = r"/users-1-day$" if target == "report-call" else DOWNLOADS
     params = {"retry_after": 0} if kind == "429" else {}
@@ -275,7 +272,7 @@ def test_a_file_cut_short_is_fetched_again_and_emitted_once(
     """Every first download of a file is cut in the middle (times=None would never end, so one
     cut per file): each file is fetched again, its records emitted once, equal to the truth."""
     sim = make_simulator(
-        **SMALL,
+        **BUSY,
         organizations={"octo-org": []},
         enterprises=[],
         files_per_report=1,
@@ -307,9 +304,7 @@ def test_a_malformed_file_fails_the_day_and_state_stays_before_it(
 ) -> None:
     """The simulator has no "malformed line" fault; the closest is "html" (a 200 HTML page as
     the file), which is malformed at line 1. Armed for good on one file of the second day."""
-    sim = make_simulator(
-        **SMALL, organizations={"octo-org": []}, enterprises=[], files_per_report=2
-    )
+    sim = make_simulator(**BUSY, organizations={"octo-org": []}, enterprises=[], files_per_report=2)
     days = day_range(ago(sim, 3), ago(sim, 1))
     bad = days[1]
     path = download_path(sim, "users-1-day", "organization", "octo-org", bad, 1)

@@ -99,7 +99,8 @@ def test_legacy_closed_and_policy_disabled(make_simulator: Any) -> None:
 
 
 def test_report_envelope_and_signed_downloads(make_simulator: Any) -> None:
-    sim = make_simulator(files_per_report=3)
+    # Three files need three active users yesterday, whatever weekday the suite is pinned to.
+    sim = make_simulator(files_per_report=3, weekend_activity=1.0)
     s = session(sim)
     day = yesterday(sim)
     envelope = s.get(
@@ -215,7 +216,8 @@ def test_other_file_formats(make_simulator: Any, report_format: str) -> None:
 
 
 def test_every_documented_field_appears(make_simulator: Any) -> None:
-    sim = make_simulator(users_per_org=200, users_per_enterprise=200)
+    # Rare fields need a busy day: weekends as busy as weekdays, whatever the pinned weekday.
+    sim = make_simulator(users_per_org=200, users_per_enterprise=200, weekend_activity=1.0)
     truth, day = sim.truth, yesterday(sim)
     users = truth.report_lines("users-1-day", "organization", "octo-org", day)
     official = example("transcribed_example-schema_users-1-day_late2026.json")

@@ -237,7 +237,7 @@ class World:
         if p == 0.0:
             return False
         if (ordinal + 6) % 7 >= 5:  # Saturday or Sunday (date.weekday() from the ordinal)
-            p *= 0.25
+            p *= self.settings.weekend_activity
         return unit(self.seed, gi, ordinal) < p
 
     def repos(self, entity: Entity) -> list[Repo]:

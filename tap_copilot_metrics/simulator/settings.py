@@ -10,15 +10,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from tap_copilot_metrics.clock import utc_today
+
 REPORT_FORMATS = ("ndjson", "ndjson-gzip", "json-array")
 EMPTY_REPORT_STYLES = ("204", "404", "bare-string")
 
 # GitHub keeps enterprise report history from this day on (report-fields.md, section 1).
 ENTERPRISE_REPORTS_SINCE = dt.date(2025, 10, 10)
-
-
-def _utc_today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
 
 
 def _default_orgs() -> dict[str, list[str]]:
@@ -32,7 +30,7 @@ class SimulatorSettings:
     host: str = "127.0.0.1"
     port: int = 0
     seed: int = 1
-    today: dt.date = field(default_factory=_utc_today)
+    today: dt.date = field(default_factory=utc_today)
     organizations: dict[str, list[str]] = field(default_factory=_default_orgs)
     enterprises: list[str] = field(default_factory=lambda: ["octo-ent"])
     # Enterprise teams (legacy enterprise team metrics, enterprise user-teams reports).
@@ -40,6 +38,10 @@ class SimulatorSettings:
         default_factory=lambda: {"octo-ent": ["copilot-champions"]}
     )
     users_per_org: int = 30
+    # How likely a user is active on a Saturday or Sunday, relative to a weekday. Tests that
+    # need several report lines on every day set 1.0, so they pass whatever weekday the suite
+    # is pinned to.
+    weekend_activity: float = 0.25
     users_per_enterprise: int = 60
     files_per_report: int = 2
     report_format: str = "ndjson"
@@ -52,6 +54,9 @@ class SimulatorSettings:
     history_days: int = 365
     link_ttl_seconds: int = 3600
     legacy_closed: bool = False
+    # At most this many days per page of the legacy /copilot/metrics API, whatever `per_page`
+    # asks (a server seen serving short pages); None serves `per_page` days.
+    legacy_max_days_per_page: int | None = None
     policy_disabled: set[str] = field(default_factory=set)
     forbidden: set[str] = field(default_factory=set)
     token: str = "ghp_simulator_token_0123456789"  # noqa: S105 (a fake PAT)
@@ -79,6 +84,9 @@ class SimulatorSettings:
             raise ValueError(msg)
         if self.files_per_report < 1:
             msg = "files_per_report must be at least 1"
+            raise ValueError(msg)
+        if self.legacy_max_days_per_page is not None and self.legacy_max_days_per_page < 1:
+            msg = "legacy_max_days_per_page must be at least 1 (or None)"
             raise ValueError(msg)
         self.missing_report_days = set(self.missing_report_days)
         self.policy_disabled = set(self.policy_disabled)

@@ -31,7 +31,6 @@ from tap_copilot_metrics.schemas import (
     COPILOT_USER_USAGE_DAILY_SCHEMA,
 )
 from tap_copilot_metrics.scopes import Scope, ScopeKind
-from tap_copilot_metrics.settings import utc_today
 
 #: GitHub keeps about a year of reports; enterprise reports start on this day.
 RETENTION_DAYS = 365
@@ -189,9 +188,8 @@ class ReportStream(GitHubStream):
 
     # --- days ---------------------------------------------------------------------------
 
-    def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
+    def scope_records(self, scope: Scope, context: Context) -> Iterator[dict[str, Any]]:
         """Every day of the window, oldest first, checkpointing the bookmark after each."""
-        scope = Scope.from_context(context)
         window = self.window_for(scope, context)
         if window.is_empty:
             self.logger.info("%s for %s: already up to date", self.name, scope.label)
@@ -247,7 +245,7 @@ class ReportStream(GitHubStream):
             day = fetched.day
             if not fetched.has_report:
                 without_report.append(day.isoformat())
-                if day >= utc_today() - dt.timedelta(days=SETTLING_DAYS):
+                if day >= self.settings.today - dt.timedelta(days=SETTLING_DAYS):
                     self.logger.info(
                         "%s for %s: no report for %s yet; the bookmark stays before it and "
                         "the next run asks again",
@@ -277,7 +275,7 @@ class ReportStream(GitHubStream):
 
     def window_for(self, scope: Scope, context: Context | None) -> DayWindow:
         """Days to ask for: bookmark - lookback, start_date, and what GitHub still keeps."""
-        oldest = utc_today() - dt.timedelta(days=RETENTION_DAYS)
+        oldest = self.settings.today - dt.timedelta(days=RETENTION_DAYS)
         if scope.kind is ScopeKind.ENTERPRISE:
             oldest = max(oldest, ENTERPRISE_REPORTS_START)
         window = request_window(
@@ -285,6 +283,7 @@ class ReportStream(GitHubStream):
                 self.get_starting_replication_key_value(context),
                 stream=self.name,
                 scope_label=scope.label,
+                today=self.settings.today,
             ),
             lookback_days=self.settings.lookback_days,
             start_date=self.settings.start_date,
@@ -350,7 +349,7 @@ class ReportStream(GitHubStream):
         the `day_totals` elements), so the records are the same as day by day.
         """
         latest_name = LATEST_REPORTS.get(self.report_name(scope))
-        recent = utc_today() - dt.timedelta(days=LATEST_REPORT_DAYS + SETTLING_DAYS)
+        recent = self.settings.today - dt.timedelta(days=LATEST_REPORT_DAYS + SETTLING_DAYS)
         if (
             not latest_name
             or not self.settings.backfill_from_28_day_reports

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -30,11 +30,6 @@ if TYPE_CHECKING:
 _SCOPE_IN_PATH = re.compile(
     r"/orgs/(?P<org>[^/]+)/team/(?P<team>[^/]+)/|/orgs/(?P<org_only>[^/]+)/|/enterprises/(?P<ent>[^/]+)/"
 )
-_SETTING_OF_KIND = {
-    ScopeKind.ORGANIZATION: "organizations",
-    ScopeKind.TEAM: "teams",
-    ScopeKind.ENTERPRISE: "enterprises",
-}
 _JSON = msgspec.json.Decoder()
 
 
@@ -44,8 +39,8 @@ class RowDeriver(Protocol):
 
     name: str
 
-    def rows_of(self, record: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """The child's rows for one parent record."""
+    def collect(self, record: dict[str, Any]) -> None:
+        """Keep the child's rows of one parent record until the child is next synced."""
         ...
 
 
@@ -105,7 +100,6 @@ class GitHubStream(RESTStream[Any]):
     _tap: TapCopilotMetrics
     #: False while more records of the same day follow the current one (see ReportStream).
     _record_closes_batch: bool = True
-    _child_rows: dict[str, list[dict[str, Any]]]
     _pending_parents: int = 0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -152,17 +146,44 @@ class GitHubStream(RESTStream[Any]):
 
     @property
     def partitions(self) -> list[dict[str, Any]] | None:
-        """One partition, and one state bookmark, per configured scope."""
+        """One partition, and one state bookmark, per configured scope of a kind it serves.
+
+        Empty when none is configured (an enterprise-only run has no partition for an
+        organization-only endpoint); `get_records` then says so and reads nothing.
+        """
         return [scope.context for scope in self.settings.scopes(*self.scope_kinds)]
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """The records of one scope partition (see `scope_records`).
+
+        The SDK syncs a stream without partitions once with no context: that is a stream whose
+        endpoint GitHub serves for none of the configured scope kinds, so it reads nothing.
+        """
+        if not context:
+            kinds = " and ".join(kind.setting for kind in self.scope_kinds)
+            self.logger.info(
+                "%s: skipped: GitHub serves it only for %s, and none is configured",
+                self.name,
+                kinds,
+            )
+            return
+        yield from self.scope_records(Scope.from_context(context), context)
+
+    def scope_records(self, scope: Scope, context: Context) -> Iterable[dict[str, Any]]:
+        """One scope's records; by default the SDK's request-and-page loop."""
+        return super().get_records(context)
 
     def generate_child_contexts(
         self, record: dict[str, Any], context: Context | None
     ) -> Iterator[Context]:
         """Hand breakdown rows to the selected child streams, a batch at a time.
 
-        Rows are taken from the record now, before the SDK drops deselected properties from it
-        on output. A batch closes at the end of a day (or every CHILD_BATCH_RECORDS records), so
-        memory stays flat and child streams are synced once per batch, not once per record.
+        This is the one place where a parent hands rows to its breakdowns. Each child collects
+        its rows from the record now, before the SDK drops deselected properties from it on
+        output; the context handed on is only the scope, because the SDK repeats a child's
+        context in its log lines. A batch closes at the end of a day (or every
+        CHILD_BATCH_RECORDS records), so memory stays flat and child streams are synced once
+        per batch, not once per record.
         """
         children = [
             child
@@ -171,14 +192,12 @@ class GitHubStream(RESTStream[Any]):
         ]
         if not children:
             return
-        if self._pending_parents == 0:
-            self._child_rows = {}
         for child in children:
-            self._child_rows.setdefault(child.name, []).extend(child.rows_of(record))
+            child.collect(record)
         self._pending_parents += 1
         if self._record_closes_batch or self._pending_parents >= self.CHILD_BATCH_RECORDS:
             self._pending_parents = 0
-            yield {**(context or {}), "rows": self._child_rows}
+            yield dict(context or {})
 
     def get_json(
         self, url: str, params: dict[str, Any] | None = None, context: Context | None = None
@@ -300,7 +319,7 @@ class GitHubStream(RESTStream[Any]):
         """404: the scope name is probably wrong, or the caller cannot see it."""
         return (
             f"Not found (404): {self.endpoint_label} for {scope.label}: check the name in "
-            f"`{_SETTING_OF_KIND[scope.kind]}` and that the credentials can see it"
+            f"`{scope.kind.setting}` and that the credentials can see it"
         )
 
     def unprocessable_message(self, scope: Scope, detail: str) -> str:

@@ -15,6 +15,13 @@ class ScopeKind(str, enum.Enum):
     TEAM = "team"
     ENTERPRISE = "enterprise"
 
+    @property
+    def setting(self) -> str:
+        """The setting that lists scopes of this kind (`organizations`, `teams`, ...)."""
+        return {"organization": "organizations", "team": "teams", "enterprise": "enterprises"}[
+            self.value
+        ]
+
 
 @dataclass(frozen=True, order=True)
 class Scope:

@@ -158,11 +158,6 @@ SETTINGS_CASES: dict[str, tuple[dict[str, Any], str, tuple[str, ...]]] = {
         "start_date",
         ("2999-01-01", "yesterday"),
     ),
-    "only-teams-no-organization-or-enterprise": (
-        {"organizations": [], "enterprises": [], "teams": [TEAM]},
-        "organizations",
-        ("`enterprises`",),
-    ),
     "scope-lists-missing-entirely": (
         {"organizations": None, "enterprises": None, "teams": None},
         "organizations",

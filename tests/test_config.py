@@ -88,8 +88,10 @@ CASES: dict[str, Case] = {
         "end_date",
         ["2025-03-09 is before start_date 2025-03-10"],
     ),
-    "no-organizations-or-enterprises": Case(
-        setting(organizations=[], enterprises=[]), "organizations", ["`enterprises`"]
+    "no-scope-at-all": Case(
+        setting(organizations=[], enterprises=[], teams=[]),
+        "organizations",
+        ["`enterprises`", "`teams`"],
     ),
     "team-without-slug": Case(
         setting(teams=["octo-org/justice-league", "octo-org"]),

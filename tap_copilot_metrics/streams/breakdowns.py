@@ -165,11 +165,15 @@ def _is_container(prop: Schema) -> bool:
 
 
 class BreakdownStream(Stream):
-    """Rows of one breakdown, handed over by the parent in batches (see `ParentOfBreakdowns`)."""
+    """Rows of one breakdown, collected from the parent's records (see `GitHubStream`)."""
 
     breakdown: ClassVar[Breakdown]
-    #: The rows carry the parent's keys; state lives with the parent, so one empty partition.
-    state_partitioning_keys: ClassVar[list[str]] = []
+    # Rows arrive in the parent's order: per scope, days ascending, so each scope partition's
+    # bookmark is the last day delivered. As for the parents, a run starts `lookback_days`
+    # before that bookmark on purpose, which the SDK's sort check would take for unsorted data.
+    # The parent's bookmark decides what is read; this one only records what was delivered.
+    is_sorted = True
+    check_sorted = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # The parent classes declare these as plain class attributes (the SDK's are properties).
@@ -181,15 +185,16 @@ class BreakdownStream(Stream):
         self.parent_keys = parent_keys
         self.primary_keys = [*parent_keys, *self.breakdown.dimensions]
         self.replication_key = parent.replication_key
+        self._collected: list[Row] = []
 
-    def rows_of(self, record: Row) -> Iterator[Row]:
-        """This breakdown's rows for one parent record."""
-        return self.breakdown.rows(record, self.parent_keys)
+    def collect(self, record: Row) -> None:
+        """Keep this breakdown's rows of one parent record for the next sync."""
+        self._collected.extend(self.breakdown.rows(record, self.parent_keys))
 
     def get_records(self, context: Context | None) -> Iterable[Row]:
-        """The batch of rows the parent collected for this stream."""
-        if context:
-            yield from context["rows"].get(self.name, ())
+        """The rows collected since the last sync (the parent syncs this stream per batch)."""
+        rows, self._collected = self._collected, []
+        yield from rows
 
 
 def _breakdown_stream(

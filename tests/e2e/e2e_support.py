@@ -1,30 +1,39 @@
 """Helpers of the end-to-end tests: real Meltano runs, and the truth they must load.
 
 The truth comes from the simulator's truth API (`sim.truth`), never from the tap's code: each
-table the Meltano project selects has an entry in TABLES saying which report lines (or which
-array elements of them) become its rows. Adding a stream = one line in meltano.yml's `select`
-and one entry here.
+table the Meltano project selects has an entry in `tests/truth.py` saying which report lines (or
+which array elements of them) become its rows. Adding a stream = one line in meltano.yml's
+`select` and one entry there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import subprocess
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from truth import (
+    AGGREGATE,
+    UNKNOWN,
+    Key,
+    days_with_reports,
+    expected_keys,
+    iso_days,
+    report_scopes,
+    table_spec,
+)
 
 from tap_copilot_metrics import demo
 from tap_copilot_metrics.simulator import Simulator
 
+__all__ = ["Key", "expected_keys", "iso_days", "table_spec"]
+
 PROJECT = demo.find_project()
 EXTRACTOR = "tap-copilot-metrics"
-UNKNOWN = "unknown"  # the tap's documented value for a breakdown element without a name
-
-Key = tuple[str, ...]
 
 
 # --- Meltano ---------------------------------------------------------------------------------
@@ -99,133 +108,6 @@ class Pipeline:
         )
         log = self.workdir / f"meltano-run-{self.runs}.log"
         return self.meltano.run(["run", self.extractor, self.loader], env=env, log=log)
-
-
-# --- the truth -------------------------------------------------------------------------------
-
-AGGREGATE = {"organization": "organization-1-day", "enterprise": "enterprise-1-day"}
-
-
-def _same_report(name: str) -> dict[str, str]:
-    return {"organization": name, "enterprise": name}
-
-
-@dataclass(frozen=True)
-class ReportTable:
-    """A table fed by 1-day reports: one row per line, or per element of an array of a line."""
-
-    reports: Mapping[str, str]  # scope kind -> report name
-    line_keys: tuple[str, ...] = ()  # row keys of a line beside scope, scope_name, day
-    array: str | None = None  # breakdown tables: the array whose elements are rows
-    dimensions: tuple[str, ...] = ()  # breakdown tables: the element's natural key
-
-    @property
-    def key_columns(self) -> tuple[str, ...]:
-        return ("scope", "scope_name", "day", *self.line_keys, *self.dimensions)
-
-    def rows(self, sim: Simulator, days: list[str]) -> dict[Key, dict[str, Any]]:
-        """Expected rows by key (the line, or the array element)."""
-        out: dict[Key, dict[str, Any]] = {}
-        for kind, name in report_scopes(sim):
-            for day in days_with_reports(sim, kind, name, days):
-                for line in sim.truth.report_lines(self.reports[kind], kind, name, day):
-                    base = (kind, name, day, *(str(line[k]) for k in self.line_keys))
-                    for element in self._elements(line):
-                        dims = tuple(str(element.get(d) or UNKNOWN) for d in self.dimensions)
-                        out[(*base, *dims)] = element
-        return out
-
-    def _elements(self, line: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        if self.array is None:
-            yield line
-        else:
-            yield from line.get(self.array) or ()
-
-
-@dataclass(frozen=True)
-class ScopeTable:
-    """A table read once per scope, not per day (seats, billing)."""
-
-    key_columns: tuple[str, ...]
-    rows_of: Callable[[Simulator], dict[Key, dict[str, Any]]]
-
-    def rows(self, sim: Simulator, days: list[str]) -> dict[Key, dict[str, Any]]:
-        return self.rows_of(sim)
-
-
-def _seat_rows(sim: Simulator) -> dict[Key, dict[str, Any]]:
-    out: dict[Key, dict[str, Any]] = {}
-    for kind, name in report_scopes(sim):
-        for seat in sim.truth.seats(kind, name):
-            login = (seat.get("assignee") or {}).get("login")
-            key = login or f"unassigned:{seat.get('created_at') or UNKNOWN}"
-            out[(kind, name, key)] = seat
-    return out
-
-
-def _billing_rows(sim: Simulator) -> dict[Key, dict[str, Any]]:
-    return {("organization", org): sim.truth.billing(org) for org in sim.settings.organizations}
-
-
-USERS = _same_report("users-1-day")
-BREAKDOWNS = {
-    "by_ide": ("totals_by_ide", ("ide",)),
-    "by_feature": ("totals_by_feature", ("feature",)),
-    "by_language_feature": ("totals_by_language_feature", ("language", "feature")),
-    "by_language_model": ("totals_by_language_model", ("language", "model")),
-    "by_model_feature": ("totals_by_model_feature", ("model", "feature")),
-}
-
-TABLES: dict[str, ReportTable | ScopeTable] = {
-    "copilot_usage_daily": ReportTable(AGGREGATE),
-    **{
-        f"copilot_usage_daily_{suffix}": ReportTable(AGGREGATE, (), array, dims)
-        for suffix, (array, dims) in BREAKDOWNS.items()
-    },
-    "copilot_user_usage_daily": ReportTable(USERS, ("user_id",)),
-    **{
-        f"copilot_user_usage_daily_{suffix}": ReportTable(USERS, ("user_id",), array, dims)
-        for suffix, (array, dims) in BREAKDOWNS.items()
-    },
-    "copilot_user_teams_daily": ReportTable(
-        _same_report("user-teams-1-day"), ("user_id", "team_id")
-    ),
-    "copilot_repository_usage_daily": ReportTable(_same_report("repos-1-day"), ("repo_id",)),
-    "copilot_seats": ScopeTable(("scope", "scope_name", "seat_key"), _seat_rows),
-    "copilot_billing": ScopeTable(("scope", "scope_name"), _billing_rows),
-}
-
-
-def table_spec(table: str) -> ReportTable | ScopeTable:
-    """The truth of a table; a selected table without one is a test to write, not to skip."""
-    if table not in TABLES:
-        msg = f"meltano.yml selects {table} but tests/e2e/e2e_support.py has no truth for it"
-        raise AssertionError(msg)
-    return TABLES[table]
-
-
-def report_scopes(sim: Simulator) -> list[tuple[str, str]]:
-    """(kind, name) of every organization and enterprise the simulator serves."""
-    return [("organization", org) for org in sim.settings.organizations] + [
-        ("enterprise", ent) for ent in sim.settings.enterprises
-    ]
-
-
-def days_with_reports(sim: Simulator, kind: str, name: str, days: list[str]) -> list[str]:
-    available = set(sim.truth.report_days(kind, name))
-    return [day for day in days if day in available]
-
-
-def iso_days(first: dt.date, last: dt.date) -> list[str]:
-    out, day = [], first
-    while day <= last:
-        out.append(day.isoformat())
-        day += dt.timedelta(days=1)
-    return out
-
-
-def expected_keys(sim: Simulator, table: str, days: list[str]) -> set[Key]:
-    return set(table_spec(table).rows(sim, days))
 
 
 def report_requests_days(sim: Simulator) -> set[str]:

@@ -1,0 +1,233 @@
+"""What each stream must emit, computed from the simulator's truth API, never from the tap's code.
+
+Each stream has an entry in TABLES saying which report lines, API objects, or which array
+elements of them become its rows, keyed as the stream's primary key. `rows(sim, days, scopes)`
+gives the expected rows of the configured scopes only, so one table serves every mix of
+organizations, enterprises and teams. Adding a stream = one entry here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tap_copilot_metrics.simulator import Simulator
+
+UNKNOWN = "unknown"  # the tap's documented value for a breakdown element without a name
+
+Key = tuple[str, ...]
+#: (scope kind, scope name), e.g. ("team", "octo-org/justice-league").
+ScopeRef = tuple[str, str]
+Rows = dict[Key, dict[str, Any]]
+
+
+def report_scopes(sim: Simulator) -> list[ScopeRef]:
+    """(kind, name) of every organization and enterprise the simulator serves."""
+    return [("organization", org) for org in sim.settings.organizations] + [
+        ("enterprise", ent) for ent in sim.settings.enterprises
+    ]
+
+
+def configured_scopes(sim: Simulator, config: Mapping[str, Any]) -> list[ScopeRef]:
+    """The scopes a tap config names; a team entry `org/*` stands for each team of `org`."""
+    scopes: list[ScopeRef] = [("organization", o) for o in config.get("organizations") or ()]
+    scopes += [("enterprise", e) for e in config.get("enterprises") or ()]
+    for entry in config.get("teams") or ():
+        org, _, slug = entry.partition("/")
+        slugs = sim.settings.organizations[org] if slug == "*" else [slug]
+        scopes += [("team", f"{org}/{team}") for team in slugs]
+    return scopes
+
+
+def days_with_reports(sim: Simulator, kind: str, name: str, days: list[str]) -> list[str]:
+    available = set(sim.truth.report_days(kind, name))
+    return [day for day in days if day in available]
+
+
+def iso_days(first: dt.date, last: dt.date) -> list[str]:
+    out, day = [], first
+    while day <= last:
+        out.append(day.isoformat())
+        day += dt.timedelta(days=1)
+    return out
+
+
+def _name(value: Any) -> str:
+    return str(value) if value not in (None, "") else UNKNOWN
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A table fed by 1-day reports: one row per line, or per element of an array of a line."""
+
+    reports: Mapping[str, str]  # scope kind -> report name
+    line_keys: tuple[str, ...] = ()  # row keys of a line beside scope, scope_name, day
+    array: str | None = None  # breakdown tables: the array whose elements are rows
+    dimensions: tuple[str, ...] = ()  # breakdown tables: the element's natural key
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return ("scope", "scope_name", "day", *self.line_keys, *self.dimensions)
+
+    def rows(
+        self, sim: Simulator, days: list[str], scopes: Sequence[ScopeRef] | None = None
+    ) -> Rows:
+        """Expected rows by key (the line, or the array element)."""
+        out: Rows = {}
+        for kind, name in report_scopes(sim) if scopes is None else scopes:
+            if kind not in self.reports:
+                continue
+            for day in days_with_reports(sim, kind, name, days):
+                for line in sim.truth.report_lines(self.reports[kind], kind, name, day):
+                    base = (kind, name, day, *(str(line[k]) for k in self.line_keys))
+                    for element in self._elements(line):
+                        dims = tuple(_name(element.get(d)) for d in self.dimensions)
+                        out[(*base, *dims)] = element
+        return out
+
+    def _elements(self, line: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if self.array is None:
+            yield line
+        else:
+            yield from line.get(self.array) or ()
+
+
+@dataclass(frozen=True)
+class MetricsTable:
+    """A table fed by the metrics API: one row per day object, or per element of its arrays.
+
+    `path` walks from the day object: a container object, then arrays whose elements' `name`
+    becomes each dimension column (editors[].name -> editor).
+    """
+
+    container: str | None = None
+    path: tuple[tuple[str, str], ...] = ()  # (array, dimension column)
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return ("scope", "scope_name", "date", *(dimension for _, dimension in self.path))
+
+    def rows(
+        self, sim: Simulator, days: list[str], scopes: Sequence[ScopeRef] | None = None
+    ) -> Rows:
+        out: Rows = {}
+        wanted = set(days)
+        for kind, name in report_scopes(sim) if scopes is None else scopes:
+            for day in sim.truth.legacy_metrics(kind, name):
+                if day["date"] not in wanted:
+                    continue
+                root = day.get(self.container) if self.container else day
+                for dims, element in self._walk(root, self.path, ()):
+                    out[(kind, name, day["date"], *dims)] = element
+        return out
+
+    def _walk(
+        self, node: Any, path: tuple[tuple[str, str], ...], dims: Key
+    ) -> Iterator[tuple[Key, dict[str, Any]]]:
+        if not isinstance(node, dict):
+            return
+        if not path:
+            yield dims, node
+            return
+        (array, _), deeper = path[0], path[1:]
+        for element in node.get(array) or ():
+            yield from self._walk(element, deeper, (*dims, _name(element.get("name"))))
+
+
+@dataclass(frozen=True)
+class ScopeTable:
+    """A table read once per scope, not per day (seats, billing)."""
+
+    key_columns: tuple[str, ...]
+    kinds: tuple[str, ...]
+    rows_of: Callable[[Simulator, str, str], Rows]
+
+    def rows(
+        self, sim: Simulator, days: list[str], scopes: Sequence[ScopeRef] | None = None
+    ) -> Rows:
+        out: Rows = {}
+        for kind, name in report_scopes(sim) if scopes is None else scopes:
+            if kind in self.kinds:
+                out.update(self.rows_of(sim, kind, name))
+        return out
+
+
+def _seat_rows(sim: Simulator, kind: str, name: str) -> Rows:
+    out: Rows = {}
+    for seat in sim.truth.seats(kind, name):
+        login = (seat.get("assignee") or {}).get("login")
+        key = login or f"unassigned:{seat.get('created_at') or UNKNOWN}"
+        out[(kind, name, key)] = seat
+    return out
+
+
+def _billing_rows(sim: Simulator, kind: str, name: str) -> Rows:
+    return {(kind, name): sim.truth.billing(name)}
+
+
+AGGREGATE = {"organization": "organization-1-day", "enterprise": "enterprise-1-day"}
+
+
+def _same_report(name: str) -> dict[str, str]:
+    return {"organization": name, "enterprise": name}
+
+
+USERS = _same_report("users-1-day")
+BREAKDOWNS = {
+    "by_ide": ("totals_by_ide", ("ide",)),
+    "by_feature": ("totals_by_feature", ("feature",)),
+    "by_language_feature": ("totals_by_language_feature", ("language", "feature")),
+    "by_language_model": ("totals_by_language_model", ("language", "model")),
+    "by_model_feature": ("totals_by_model_feature", ("model", "feature")),
+}
+
+Table = ReportTable | MetricsTable | ScopeTable
+
+TABLES: dict[str, Table] = {
+    "copilot_usage_daily": ReportTable(AGGREGATE),
+    **{
+        f"copilot_usage_daily_{suffix}": ReportTable(AGGREGATE, (), array, dims)
+        for suffix, (array, dims) in BREAKDOWNS.items()
+    },
+    "copilot_user_usage_daily": ReportTable(USERS, ("user_id",)),
+    **{
+        f"copilot_user_usage_daily_{suffix}": ReportTable(USERS, ("user_id",), array, dims)
+        for suffix, (array, dims) in BREAKDOWNS.items()
+    },
+    "copilot_user_teams_daily": ReportTable(
+        _same_report("user-teams-1-day"), ("user_id", "team_id")
+    ),
+    "copilot_repository_usage_daily": ReportTable(_same_report("repos-1-day"), ("repo_id",)),
+    "copilot_seats": ScopeTable(
+        ("scope", "scope_name", "seat_key"), ("organization", "enterprise"), _seat_rows
+    ),
+    "copilot_billing": ScopeTable(("scope", "scope_name"), ("organization",), _billing_rows),
+    "copilot_metrics": MetricsTable(),
+    "copilot_metrics_ide_code_completions": MetricsTable(
+        "copilot_ide_code_completions",
+        (("editors", "editor"), ("models", "model"), ("languages", "language")),
+    ),
+    "copilot_metrics_ide_chat": MetricsTable(
+        "copilot_ide_chat", (("editors", "editor"), ("models", "model"))
+    ),
+    "copilot_metrics_dotcom_chat": MetricsTable("copilot_dotcom_chat", (("models", "model"),)),
+    "copilot_metrics_dotcom_pull_requests": MetricsTable(
+        "copilot_dotcom_pull_requests", (("repositories", "repository"), ("models", "model"))
+    ),
+}
+
+
+def table_spec(table: str) -> Table:
+    """The truth of a table; a selected table without one is a test to write, not to skip."""
+    if table not in TABLES:
+        msg = f"{table} is selected but tests/truth.py has no truth for it"
+        raise AssertionError(msg)
+    return TABLES[table]
+
+
+def expected_keys(
+    sim: Simulator, table: str, days: list[str], scopes: Iterable[ScopeRef] | None = None
+) -> set[Key]:
+    return set(table_spec(table).rows(sim, days, None if scopes is None else list(scopes)))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from metrics_support import (
     KEYS,
     STREAM,
@@ -52,6 +53,31 @@ def scope_of_path(path: str) -> tuple[str, str]:
     return "organization", parts[1]
 
 
+def expected_pages(
+    sim: Simulator,
+    config: dict[str, Any],
+    scope: tuple[str, str],
+    first: dt.date,
+    last: dt.date,
+    days_per_page: int,
+) -> list[int]:
+    """The page numbers the tap must ask for one scope's window first..last, from the truth.
+
+    Every page that holds days, and one more (which comes back empty) unless the window's last
+    day was served: GitHub omits days with fewer than 5 active members, also at the window's end.
+    """
+    served = [r["date"] for r in expected_records(sim, config, first, last, only=[scope])]
+    pages = -(-len(served) // days_per_page)
+    if not served or served[-1] < last.isoformat():
+        pages += 1
+    return list(range(1, pages + 1))
+
+
+def pages_asked(sim: Simulator, scope: tuple[str, str]) -> list[dict[str, str]]:
+    """The query of each metrics request the simulator received for one scope, in order."""
+    return [r.query for r in metrics_requests(sim) if scope_of_path(r.path) == scope]
+
+
 def sync_until_failure(
     config: dict[str, Any], *, state: dict[str, Any] | None = None
 ) -> tuple[TapRun, Exception]:
@@ -87,16 +113,16 @@ def test_records_equal_truth_for_every_scope(simulator: Simulator) -> None:
     # Team names stay exactly as configured ("org/team-slug").
     assert {r["scope_name"] for r in records if r["scope"] == "team"} == set(config["teams"])
     assert_clean_keys(run)
-    # One request per scope: the window, 100 days per page, page 1 came back short.
+    # Per scope the window, 100 days per page: page 1, and page 2 (empty) only when the
+    # window's last day is missing from page 1.
     requests_ = metrics_requests(simulator)
-    assert sorted(scope_of_path(r.path) for r in requests_) == sorted(scopes(config))
+    assert {scope_of_path(r.path) for r in requests_} == set(scopes(config))
+    for scope in scopes(config):
+        assert pages_asked(simulator, scope) == [
+            {"since": since(first), "until": until(last), "per_page": "100", "page": str(page)}
+            for page in expected_pages(simulator, config, scope, first, last, 100)
+        ]
     for request in requests_:
-        assert request.query == {
-            "since": since(first),
-            "until": until(last),
-            "per_page": "100",
-            "page": "1",
-        }
         assert request.headers["x-github-api-version"] == "2026-03-10"
         assert request.headers["user-agent"].startswith("tap-copilot-metrics/")
     # The bookmark of each partition is the last day emitted for it.
@@ -134,9 +160,11 @@ def test_incremental_resume_from_a_state_file(make_simulator: Any, tmp_path: Pat
     expected = []
     for scope, mark in marks.items():
         resume_from = dt.date.fromisoformat(str(mark)) - dt.timedelta(days=lookback)
-        asked = [r for r in metrics_requests(sim) if scope_of_path(r.path) == scope]
-        assert [r.query["since"] for r in asked] == [since(resume_from)]
-        assert [r.query["until"] for r in asked] == [until(yesterday)]
+        asked = pages_asked(sim, scope)
+        assert {q["since"] for q in asked} == {since(resume_from)}
+        assert {q["until"] for q in asked} == {until(yesterday)}
+        pages = expected_pages(sim, config, scope, resume_from, yesterday, 100)
+        assert [int(q["page"]) for q in asked] == pages
         expected += expected_records(sim, config, resume_from, yesterday, only=[scope])
         assert bookmark(resumed.final_state, STREAM, *scope) == expected[-1]["date"]
     assert resumed.records(STREAM) == expected
@@ -221,7 +249,7 @@ def test_old_bookmark_is_clamped_too(
     with caplog.at_level(logging.WARNING):
         run = sync_in_process(config, streams=[STREAM], state=state)
     oldest = days_ago(simulator, RETENTION_DAYS - 1)
-    assert [r.query["since"] for r in metrics_requests(simulator)] == [since(oldest)]
+    assert {r.query["since"] for r in metrics_requests(simulator)} == {since(oldest)}
     assert run.records(STREAM) == expected_records(simulator, config, oldest)
     lost_from = dt.date.fromisoformat(old) - dt.timedelta(days=3)
     assert any(
@@ -244,7 +272,7 @@ def test_end_date_is_respected(simulator: Simulator) -> None:
         assert str(bookmark(run.final_state, STREAM, *scope)) <= end.isoformat()
 
 
-def test_a_full_page_is_followed_by_the_next_page(
+def test_pages_are_followed_until_the_window_s_last_day(
     simulator: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The simulator never publishes 100 days in a row (days with < 5 users are missing), so
@@ -252,7 +280,7 @@ def test_a_full_page_is_followed_by_the_next_page(
     page_size = 7
     monkeypatch.setattr(CopilotMetricsStream, "page_size", page_size)
     config = metrics_config(simulator, first_day=40, teams=["octo-org/avengers"])
-    first = days_ago(simulator, 40)
+    first, last = days_ago(simulator, 40), days_ago(simulator, 1)
 
     run = sync_in_process(config, streams=[STREAM])
 
@@ -261,10 +289,126 @@ def test_a_full_page_is_followed_by_the_next_page(
     for scope in scopes(config):
         available = len(expected_records(simulator, config, first, only=[scope]))
         assert available > page_size
-        pages = [r.query for r in metrics_requests(simulator) if scope_of_path(r.path) == scope]
-        # Full pages are followed by the next one; the first short (or empty) page ends it.
-        assert [int(q["page"]) for q in pages] == list(range(1, available // page_size + 2))
+        pages = pages_asked(simulator, scope)
+        # Pages follow each other until one holds the window's last day, or comes back empty.
+        assert [int(q["page"]) for q in pages] == expected_pages(
+            simulator, config, scope, first, last, page_size
+        )
         assert {(q["per_page"], q["since"]) for q in pages} == {(str(page_size), since(first))}
+
+
+@pytest.mark.parametrize("days_per_page", [28, 1])
+def test_short_pages_lose_no_day(make_simulator: Any, days_per_page: int) -> None:
+    # A server that serves fewer days than `per_page` asks, and no `Link` header: a short page
+    # is not the last one. Every day of a 90-day window must still arrive.
+    sim = make_simulator(legacy_max_days_per_page=days_per_page)
+    config = metrics_config(sim, first_day=90)
+    first, last = days_ago(sim, 90), days_ago(sim, 1)
+
+    run = sync_in_process(config, streams=[STREAM])
+
+    assert run.records(STREAM) == expected_records(sim, config, first, last)
+    assert_clean_keys(run)
+    for scope in scopes(config):
+        served = expected_records(sim, config, first, last, only=[scope])
+        assert len(served) > days_per_page  # page 1 was short of `per_page`, more followed
+        pages = pages_asked(sim, scope)
+        assert [int(q["page"]) for q in pages] == expected_pages(
+            sim, config, scope, first, last, days_per_page
+        )
+        assert {(q["per_page"], q["since"], q["until"]) for q in pages} == {
+            ("100", since(first), until(last))
+        }
+
+
+def test_capped_pages_carry_no_link_header(make_simulator: Any) -> None:
+    # GitHub declares no `Link` header on this endpoint: the tap's no-Link path is the one tested.
+    sim = make_simulator(legacy_max_days_per_page=28)
+    response = requests.get(
+        f"{sim.base_url}/orgs/octo-org/copilot/metrics",
+        params={"since": since(days_ago(sim, 90)), "per_page": 100},
+        headers={"Authorization": f"Bearer {sim.settings.token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert len(response.json()) == 28
+    assert "link" not in {name.lower() for name in response.headers}
+
+
+def test_missing_last_days_cost_one_empty_page(make_simulator: Any) -> None:
+    # The window ends on a day GitHub omitted (fewer than 5 active members): the tap cannot know
+    # it will never come, asks one more page, gets an empty page and stops.
+    days_per_page = 28
+    sim = make_simulator(legacy_max_days_per_page=days_per_page)
+    scope = ("organization", "octo-org")
+    first = days_ago(sim, 90)
+    published = {d["date"] for d in sim.truth.legacy_metrics(*scope)}
+    window = [days_ago(sim, n) for n in range(90, 0, -1)]
+    omitted = [day for day in window[days_per_page + 1 :] if day.isoformat() not in published]
+    assert omitted, "the simulator omitted no day late in the window"
+    end = omitted[-1]
+    config = metrics_config(
+        sim,
+        first_day=90,
+        end_date=end.isoformat(),
+        organizations=["octo-org"],
+        teams=[],
+        enterprises=[],
+    )
+
+    run = sync_in_process(config, streams=[STREAM])
+
+    served = expected_records(sim, config, first, end)
+    assert run.records(STREAM) == served
+    full_pages = -(-len(served) // days_per_page)
+    assert [int(q["page"]) for q in pages_asked(sim, scope)] == list(range(1, full_pages + 2))
+    assert [r.status for r in metrics_requests(sim)] == [200] * (full_pages + 1)
+
+
+def test_a_server_ignoring_page_ends_paging_without_duplicates(simulator: Simulator) -> None:
+    # Every page answers the same short page: the second one brings no later day, so paging
+    # stops there, and each day is emitted once.
+    scope = ("organization", "octo-org")
+    config = metrics_config(
+        simulator, first_day=20, organizations=["octo-org"], teams=[], enterprises=[]
+    )
+    first, last = days_ago(simulator, 20), days_ago(simulator, 1)
+    body = expected_records(simulator, config, first, days_ago(simulator, 10), only=[scope])
+    simulator.faults.add(
+        path=r"^/orgs/octo-org/copilot/metrics$",
+        kind="body",
+        times=None,
+        json=[{k: v for k, v in r.items() if k not in ("scope", "scope_name")} for r in body],
+    )
+
+    run = sync_in_process(config, streams=[STREAM])
+
+    assert run.records(STREAM) == body
+    assert_clean_keys(run)
+    assert [int(q["page"]) for q in pages_asked(simulator, scope)] == [1, 2]
+    assert bookmark(run.final_state, STREAM, *scope) == body[-1]["date"] < last.isoformat()
+
+
+def test_a_complete_window_costs_one_request_per_scope(simulator: Simulator) -> None:
+    # A normal run: GitHub serves the whole window on page 1, its last day included; the tap
+    # asks no further page.
+    config = metrics_config(simulator, first_day=90)
+    first = days_ago(simulator, 90)
+    published = [
+        {r["date"] for r in expected_records(simulator, config, first, only=[scope])}
+        for scope in scopes(config)
+    ]
+    # The window ends on the latest day every scope published, so each window is complete.
+    end = dt.date.fromisoformat(max(set.intersection(*published)))
+    config["end_date"] = end.isoformat()
+
+    run = sync_in_process(config, streams=[STREAM])
+
+    assert run.records(STREAM) == expected_records(simulator, config, first, end)
+    for scope in scopes(config):
+        assert pages_asked(simulator, scope) == [
+            {"since": since(first), "until": until(end), "per_page": "100", "page": "1"}
+        ]
 
 
 def test_rerunning_a_window_yields_the_same_keys(simulator: Simulator) -> None:

@@ -84,6 +84,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="legacy /copilot/metrics answers 404 (github.com since 2026-04-02)",
     )
+    p.add_argument(
+        "--legacy-max-days-per-page",
+        type=int,
+        metavar="N",
+        help="legacy /copilot/metrics serves at most N days per page, whatever per_page asks",
+    )
     p.add_argument("--policy-disabled", action="append", default=[], metavar="NAME")
     p.add_argument("--forbidden", action="append", default=[], metavar="NAME")
     p.add_argument("--token", help="the personal access token to accept")
@@ -142,6 +148,8 @@ def settings_from_args(args: argparse.Namespace) -> SimulatorSettings:
     if args.app_public_key:
         kwargs["app_public_key_pem"] = args.app_public_key.read_text()
     kwargs["legacy_closed"] = args.legacy_closed
+    if args.legacy_max_days_per_page is not None:
+        kwargs["legacy_max_days_per_page"] = args.legacy_max_days_per_page
     kwargs["policy_disabled"] = set(args.policy_disabled)
     kwargs["forbidden"] = set(args.forbidden)
     settings = SimulatorSettings(**kwargs)

@@ -450,6 +450,8 @@ class Handler(BaseHTTPRequestHandler):
         lo = since.isoformat() if since else ""
         hi = until.isoformat() if until else "9999"
         days = [d for d in days if lo <= d["date"] <= hi]
+        if s.legacy_max_days_per_page is not None:  # a short page, and still no `Link` header
+            per_page = min(per_page, s.legacy_max_days_per_page)
         start = (max(page, 1) - 1) * per_page
         return json_response(200, days[start : start + per_page])
 

@@ -7,6 +7,7 @@ GitHub still serves it, and for the data already modelled on it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any, ClassVar
@@ -21,7 +22,7 @@ from tap_copilot_metrics.days import DayWindow, parse_bookmark, request_window
 from tap_copilot_metrics.errors import TapAPIError
 from tap_copilot_metrics.schemas import COPILOT_METRICS_SCHEMA
 from tap_copilot_metrics.scopes import Scope, ScopeKind
-from tap_copilot_metrics.settings import ALL_TEAMS, GITHUB_NAME, utc_today
+from tap_copilot_metrics.settings import ALL_TEAMS, GITHUB_NAME
 
 #: GitHub rejects a `since` more than 100 days back. `since` is a timestamp compared with "now",
 #: so midnight 100 days ago is already too old after 00:00 UTC: the oldest safe day is today - 99.
@@ -30,18 +31,41 @@ PAGE_SIZE = 100
 
 
 class DayPagePaginator(PageNumberPaginator):
-    """`page=1,2,…` until a page comes back short (GitHub sends no `Link` header here)."""
+    """`page=1,2,…` until the window's last day has come, or a page comes back empty.
 
-    def __init__(self, start_value: int, *, page_size: int = PAGE_SIZE) -> None:
+    GitHub declares no `Link` header here, and servers have been seen serving fewer days than
+    `per_page` asks: a short page is no sign of the last one, and taking it as such silently lost
+    every later day. The dates tell instead: once the window's last day has come, nothing is left
+    (no extra request). Days GitHub omits at the window's end (fewer than 5 active members) cost
+    one extra request, answered by an empty page.
+    """
+
+    def __init__(self, start_value: int, *, last_day: dt.date) -> None:
         super().__init__(start_value)
-        self.page_size = page_size
+        self.last_day = last_day
+        self._latest: dt.date | None = None  # the latest day served so far
 
     def has_more(self, response: requests.Response) -> bool:
-        """A `Link: rel="next"` wins; otherwise only a full page can have a successor."""
-        if "next" in response.links:
-            return True
-        days = decoded_json(response) if response.content else []
-        return isinstance(days, list) and len(days) >= self.page_size
+        """More while the page held days, no `Link` says it was the last, and days are left."""
+        latest = max(_dates(response), default=None)
+        if latest is None:  # an empty page
+            return False
+        if response.links:  # a `Link` header is believed: without `rel="next"`, that was all
+            return "next" in response.links
+        # A server that ignores `page` serves no later day: stop rather than loop.
+        progressed = self._latest is None or latest > self._latest
+        self._latest = latest
+        return progressed and latest < self.last_day
+
+
+def _dates(response: requests.Response) -> list[dt.date]:
+    """The `date` of each day object of a page (anything else is left to `scope_records`)."""
+    days = decoded_json(response) if response.content else []
+    dates: list[dt.date] = []
+    for day in days if isinstance(days, list) else []:
+        with contextlib.suppress(LookupError, TypeError, ValueError):
+            dates.append(dt.date.fromisoformat(day["date"]))
+    return dates
 
 
 class CopilotMetricsStream(GitHubStream):
@@ -118,8 +142,9 @@ class CopilotMetricsStream(GitHubStream):
         return f"{self.url_base}{Scope.from_context(context).path_prefix}/copilot/metrics"
 
     def get_new_paginator(self) -> DayPagePaginator:
-        """Page numbers from 1 (the SDK's default paginator would read page 1 only)."""
-        return DayPagePaginator(1, page_size=self.page_size)
+        """Page numbers from 1 until the window's last day (the SDK's default reads page 1)."""
+        assert self._window is not None
+        return DayPagePaginator(1, last_day=self._window.last)
 
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         """`since`/`until` from the partition's window, 100 days per page."""
@@ -139,9 +164,8 @@ class CopilotMetricsStream(GitHubStream):
             raise TapAPIError(msg)
         yield from days
 
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def scope_records(self, scope: Scope, context: Context) -> Iterable[dict[str, Any]]:
         """The partition's days in date order, each tagged with its scope."""
-        scope = Scope.from_context(context)
         self._window = window = self.window_for(scope, context)
         if window.is_empty:
             self.logger.info("%s for %s: already up to date", self.name, scope.label)
@@ -158,8 +182,14 @@ class CopilotMetricsStream(GitHubStream):
                     "object with a `date`; GitHub requires one"
                 )
                 raise TapAPIError(msg)
-        # At most 100 small day objects per scope: sort them so the bookmark only moves forward.
-        days = sorted((day for day in fetched if day["date"] in wanted), key=lambda d: d["date"])
+        # A server that ignores `page` serves its days again on the page asked next: each date
+        # counts once (the first served). At most 100 small day objects per scope: sort them so
+        # the bookmark only moves forward.
+        unique: dict[str, dict[str, Any]] = {}
+        for day in fetched:
+            if day["date"] in wanted:
+                unique.setdefault(day["date"], day)
+        days = sorted(unique.values(), key=lambda d: d["date"])
         for index, day in enumerate(days, start=1):
             # Breakdown rows go to the child streams once per scope, after its last day.
             self._record_closes_batch = index == len(days)
@@ -174,8 +204,9 @@ class CopilotMetricsStream(GitHubStream):
             self.get_starting_replication_key_value(context),
             stream=self.name,
             scope_label=scope.label,
+            today=settings.today,
         )
-        oldest = utc_today() - dt.timedelta(days=RETENTION_DAYS - 1)
+        oldest = self.settings.today - dt.timedelta(days=RETENTION_DAYS - 1)
         window = request_window(
             bookmark=bookmark,
             lookback_days=settings.lookback_days,
@@ -213,10 +244,9 @@ class CopilotMetricsStream(GitHubStream):
 
     def not_found_message(self, scope: Scope, detail: str) -> str:
         """404 here is either a wrong name or GitHub's shutdown of this API."""
-        setting = {"organization": "organizations", "team": "teams", "enterprise": "enterprises"}
         return (
             f"Not found (404): the Copilot metrics API for {scope.label}: either the name in "
-            f"`{setting[scope.kind.value]}` is wrong or GitHub closed this API (github.com "
+            f"`{scope.kind.setting}` is wrong or GitHub closed this API (github.com "
             "answers 404 since 2026-04-02); select the usage report streams (copilot_usage_daily, "
             "copilot_user_usage_daily, ...) instead"
         )

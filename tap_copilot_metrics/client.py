@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -101,12 +104,16 @@ class GitHubStream(RESTStream[Any]):
     #: False while more records of the same day follow the current one (see ReportStream).
     _record_closes_batch: bool = True
     _pending_parents: int = 0
+    #: The current scope's figures for its closing log line (see `get_records`).
+    _tally: Counter[str]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Each stream works on its own copy of its schema: the schemas are module-level dicts,
         # and SDK mappers and catalogs may edit a stream's schema in place.
         kwargs.setdefault("schema", copy.deepcopy(self.declared_schema))
         super().__init__(*args, **kwargs)
+        self._tally = Counter()
+        self._tally_lock = threading.Lock()
 
     # --- plumbing shared by every stream -------------------------------------------------
 
@@ -167,7 +174,35 @@ class GitHubStream(RESTStream[Any]):
                 kinds,
             )
             return
-        yield from self.scope_records(Scope.from_context(context), context)
+        scope = Scope.from_context(context)
+        started = time.monotonic()
+        self._tally = Counter()
+        days: set[Any] = set()
+        records = 0
+        for record in self.scope_records(scope, context):
+            records += 1
+            if self.replication_key:
+                days.add(record.get(self.replication_key))
+            yield record
+        tally = self._tally
+        read = f"{len(days)} days, " if self.replication_key else ""
+        files = f", {tally['files']} files" if tally["files"] else ""
+        self.logger.info(
+            "%s for %s: %s%d records, %d requests%s, %d retries, %.1f s",
+            self.name,
+            scope.label,
+            read,
+            records,
+            tally["requests"],
+            files,
+            tally["retries"],
+            time.monotonic() - started,
+        )
+
+    def count(self, what: str, n: int = 1) -> None:
+        """Add to this scope's figures (requests, files, retries); worker threads call it too."""
+        with self._tally_lock:
+            self._tally[what] += n
 
     def scope_records(self, scope: Scope, context: Context) -> Iterable[dict[str, Any]]:
         """One scope's records; by default the SDK's request-and-page loop."""
@@ -236,6 +271,7 @@ class GitHubStream(RESTStream[Any]):
         )
 
     def _log_backoff(self, details: Details) -> None:
+        self.count("retries")
         exc = details.get("exception")
         self.logger.warning(
             "%s: %s; retry %d in %.1fs",
@@ -265,6 +301,7 @@ class GitHubStream(RESTStream[Any]):
 
     def validate_response(self, response: requests.Response) -> None:
         """Sort an answer into ok, retry later, or stop with one actionable line."""
+        self.count("requests")
         status = response.status_code
         if status in self.empty_statuses:
             return

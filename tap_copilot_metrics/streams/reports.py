@@ -372,6 +372,7 @@ class ReportStream(GitHubStream):
             try:
                 for index, link in enumerate(envelope["download_links"]):
                     source = f"{latest_name} report for {scope.label}, file {index + 1}"
+                    self.count("files")
                     with self.downloader.download(str(link), source=source) as spooled:
                         latest.split(read_records(spooled, source=source), window)
             except LinkRejected:
@@ -416,6 +417,7 @@ class ReportStream(GitHubStream):
                 source = self.describe_file(scope, day, index, len(links))
                 try:
                     fetched.files.append(self.downloader.download(links[index], source=source))
+                    self.count("files")
                 except LinkRejected as exc:
                     refreshes += 1
                     if refreshes > LINK_REFRESHES:

@@ -1,0 +1,103 @@
+"""Logs sized for schedulers: a default run logs a small fraction of what it outputs.
+
+Schedulers (and Meltano) keep every stderr line of every nightly run. The measure is the one
+an operator sees: a default-selection run for one organization of 300 users over 20 days, the
+catalog exactly as `--discover` prints it, at the default log level.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tap_runner import TapRun
+
+from tap_copilot_metrics.simulator import Simulator
+
+#: Stderr may be at most this share of stdout, and no line longer than this many bytes.
+MAX_LOG_SHARE = 0.02
+MAX_LINE_BYTES = 4096
+DAYS = 20
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[TapRun, bytes, bytes]:
+    with Simulator(
+        organizations={"octo-org": ["justice-league", "avengers"]},
+        enterprises=[],
+        users_per_org=300,
+        seats_per_org=300,
+    ) as sim:
+        last = sim.settings.today - dt.timedelta(days=1)
+        config = sim.tap_config(
+            start_date=(last - dt.timedelta(days=DAYS - 1)).isoformat(),
+            end_date=last.isoformat(),
+            teams=[],
+        )
+        workdir: Path = tmp_path_factory.mktemp("log-volume")
+        (workdir / "config.json").write_text(json.dumps(config))
+        command = [sys.executable, "-m", "tap_copilot_metrics", "--config", "config.json"]
+        catalog = subprocess.run(
+            [*command, "--discover"], cwd=workdir, capture_output=True, check=True, timeout=60
+        ).stdout
+        (workdir / "catalog.json").write_bytes(catalog)
+        completed = subprocess.run(
+            [*command, "--catalog", "catalog.json"],
+            cwd=workdir,
+            capture_output=True,
+            check=False,
+            timeout=300,
+        )
+    run = TapRun.parse(completed.returncode, completed.stdout.decode(), completed.stderr.decode())
+    return run, completed.stdout, completed.stderr
+
+
+def test_a_default_run_logs_at_most_2_percent_of_its_output(
+    default_run: tuple[TapRun, bytes, bytes],
+) -> None:
+    run, stdout, stderr = default_run
+    assert run.exit_code == 0, stderr[-2000:]
+    longest = max(len(line) for line in stderr.split(b"\n"))
+    share = len(stderr) / len(stdout)
+    print(  # the figures, for the record (pytest -s)
+        f"stdout {len(stdout):,} B, stderr {len(stderr):,} B ({share:.2%}), "
+        f"longest stderr line {longest:,} B"
+    )
+    assert len(run.records("copilot_user_usage_daily")) > 1000, "too little data to measure"
+    assert share <= MAX_LOG_SHARE
+    assert longest <= MAX_LINE_BYTES
+    assert b"WARNING" not in stderr
+
+
+def test_logs_hold_no_record_data(default_run: tuple[TapRun, bytes, bytes]) -> None:
+    run, _, stderr = default_run
+    logged = stderr.decode()
+    logins = {record["user_login"] for record in run.records("copilot_user_usage_daily")}
+    seats = {record["seat_key"] for record in run.records("copilot_seats")}
+    assert logins
+    assert seats
+    assert [value for value in logins | seats if value in logged] == []
+
+
+def test_logs_keep_what_an_operator_needs_per_stream_and_scope(
+    default_run: tuple[TapRun, bytes, bytes],
+) -> None:
+    """Per stream and scope: days read, records, requests, retries and time, in one line."""
+    run, _, stderr = default_run
+    lines = stderr.decode().splitlines()
+    for stream in ("copilot_usage_daily", "copilot_user_usage_daily", "copilot_seats"):
+        records = len(run.records(stream))
+        [summary] = [
+            line
+            for line in lines
+            if f"{stream} for organization 'octo-org': " in line and " requests" in line
+        ]
+        assert f" {records} records, " in summary
+        assert " retries, " in summary
+        assert summary.endswith(" s")
+        if stream != "copilot_seats":
+            assert f": {DAYS} days, " in summary

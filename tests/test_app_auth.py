@@ -104,17 +104,18 @@ def test_installation_token_is_refreshed_before_it_expires(
     make_simulator: Any, app_keypair: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Tokens live 3 s (the tap renews them with a quarter of their life left, at least 0.5 s,
-    # far more than the 0.1 s each request takes); small pages make enough requests that the
-    # run outlasts the first token. The simulator answers 401 to an expired token.
+    # far more than the 0.1 s each request takes); small pages over 14 days make enough requests
+    # (about 7 per scope, 6 scopes) that the run outlasts the first token whichever days the
+    # pinned calendar leaves out. The simulator answers 401 to an expired token.
     sim = app_simulator(
         make_simulator, app_keypair, installation_token_ttl_seconds=3, latency_seconds=0.1
     )
     monkeypatch.setattr(CopilotMetricsStream, "page_size", 2)
-    config = app_config(sim, app_keypair.private_pem, first_day=8)
+    config = app_config(sim, app_keypair.private_pem, first_day=14)
 
     run = sync_in_process(config, streams=[STREAM])
 
-    assert run.records(STREAM) == expected_records(sim, config, days_ago(sim, 8))
+    assert run.records(STREAM) == expected_records(sim, config, days_ago(sim, 14))
     minted = [token.token for token in sim.minted_tokens]
     assert len(minted) >= 2
     calls = metrics_requests(sim)

@@ -178,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     sim.start()
     try:
         if args.write_config:
-            args.write_config.write_text(json.dumps(sim.tap_config(), indent=2) + "\n")
+            # Written whole, then renamed: a script waiting for the file never reads half of it.
+            partial = args.write_config.with_name(args.write_config.name + ".partial")
+            partial.write_text(json.dumps(sim.tap_config(), indent=2) + "\n")
+            partial.replace(args.write_config)
         print(
             f"copilot-api-simulator listening on {sim.base_url} (token: {sim.settings.token})",
             flush=True,

@@ -30,3 +30,21 @@ class RetryBudgetExceeded(FatalAPIError):
 
 class ReportUnreadable(FatalAPIError):
     """A downloaded report file could not be parsed; the day is not bookmarked."""
+
+
+class OutputClosed(BaseException):
+    """The program reading stdout went away (`tap-copilot-metrics ... | head`).
+
+    Not an error of the sync, and nothing written from then on can be delivered, so it derives
+    from `BaseException` like `KeyboardInterrupt`: handlers meant for errors let it pass (the
+    SDK's `Stream.sync` logs "An unhandled error occurred" for any `Exception`; the tap's own
+    `except BaseException` blocks only clean up and re-raise), and `main` ends the run with one
+    line and exit code 1. Records written after the last STATE line the reader received are
+    not bookmarked, so the next run from that state reads them again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "stdout was closed before the sync finished (broken pipe): the program reading "
+            "the tap's output exited; the run stopped"
+        )

@@ -17,10 +17,11 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigurationError, FatalAPIError
 
 from tap_copilot_metrics.auth import GitHubAuth
+from tap_copilot_metrics.clock import TODAY_VARIABLE, pinned_today
 from tap_copilot_metrics.days import load_state_text, review_state
 from tap_copilot_metrics.downloads import ReportDownloader
-from tap_copilot_metrics.errors import ConfigError
-from tap_copilot_metrics.output import BufferedMsgSpecWriter
+from tap_copilot_metrics.errors import ConfigError, OutputClosed
+from tap_copilot_metrics.output import BufferedMsgSpecWriter, end_closed_output_run
 from tap_copilot_metrics.retry import RetryPolicy
 from tap_copilot_metrics.settings import (
     DEFAULT_API_URL,
@@ -209,7 +210,13 @@ class TapCopilotMetrics(Tap):
         """
         super().__init__(validate_config=validate_config, **kwargs)
         if validate_config:
-            _ = self.settings
+            settings = self.settings
+            if pinned_today():
+                self.logger.info(
+                    "today is pinned to %s by %s: the run reads as of that day",
+                    settings.today,
+                    TODAY_VARIABLE,
+                )
 
 
 def _expected(error: ValidationError) -> str:
@@ -247,10 +254,17 @@ def check_input_files(argv: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: the SDK's CLI, with fatal errors as one line and exit code 1."""
+    """Console entry point: the SDK's CLI, with fatal errors as one line and exit code 1.
+
+    A closed stdout (`tap-copilot-metrics ... | head`) is one of them: exit code 1, as for
+    Click's own handling of a broken pipe, rather than the shell's 141 for a SIGPIPE death.
+    """
     try:
         check_input_files(sys.argv[1:] if argv is None else argv)
         TapCopilotMetrics.cli.main(args=argv, prog_name="tap-copilot-metrics")
     except (ConfigurationError, FatalAPIError) as exc:
         print(f"tap-copilot-metrics: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except OutputClosed as exc:
+        end_closed_output_run(f"tap-copilot-metrics: error: {exc}")
         sys.exit(1)

@@ -163,3 +163,25 @@ def test_loopback_http_is_allowed(simulator: Simulator, tmp_path: Path) -> None:
     assert run.records(STREAM)
     assert simulator.requests
     assert all(r.status == 200 for r in simulator.requests)
+
+
+def test_a_malformed_pinned_day_is_one_line(simulator: Simulator, tmp_path: Path) -> None:
+    """COPILOT_METRICS_TODAY pins the tap's "today"; a value that is not a date stops the run."""
+    config = metrics_config(simulator)
+    run = run_tap(config, tmp_path=tmp_path, env={"COPILOT_METRICS_TODAY": "2026-02-30"})
+    assert run.exit_code == 1
+    assert "Traceback" not in run.stderr
+    line = error_line(run.stderr)
+    assert "COPILOT_METRICS_TODAY" in line
+    assert "YYYY-MM-DD" in line
+    assert simulator.requests == []
+
+
+def test_a_pinned_day_is_said_once_at_info(simulator: Simulator, tmp_path: Path) -> None:
+    day = simulator.settings.today
+    run = run_tap(metrics_config(simulator), tmp_path=tmp_path, streams=[STREAM])
+    assert run.exit_code == 0
+    said = [line for line in run.stderr.splitlines() if "today is pinned" in line]
+    assert len(said) == 1
+    assert f"pinned to {day.isoformat()} by COPILOT_METRICS_TODAY" in said[0]
+    assert " INFO " in said[0]

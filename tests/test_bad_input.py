@@ -45,6 +45,7 @@ from reliability_support import (
     wait_for_tap_threads,
 )
 from tap_runner import TapRun
+from truth import expected_seat_key
 
 from tap_copilot_metrics.simulator import Simulator
 from tap_copilot_metrics.tap import TapCopilotMetrics
@@ -572,14 +573,6 @@ SEATS_SCHEMA = response_schema(REPORTS, "/orgs/{org}/copilot/billing/seats")
 BILLING_SCHEMA = component(REPORTS, "copilot-organization-details")
 
 
-def expected_seat_key(seat: dict[str, Any]) -> str:
-    """billing.py's documented key: the assignee's login, else `unassigned:<created_at>`."""
-    assignee = seat.get("assignee")
-    if isinstance(assignee, dict) and assignee.get("login"):
-        return str(assignee["login"])
-    return f"unassigned:{seat.get('created_at') or 'unknown'}"
-
-
 @PROPERTY_SETTINGS
 @given(body=strategy_for(SEATS_SCHEMA))
 def test_odd_but_valid_seat_lists_reach_the_output_unchanged(
@@ -611,6 +604,69 @@ def test_odd_but_valid_seat_lists_reach_the_output_unchanged(
     ]
     assert found == want
     assert_valid_for_the_tap("copilot_seats", found)
+
+
+SEAT_COLUMNS = {"scope", "scope_name", "seat_key"}
+
+
+def _unassigned_seat(**fields: Any) -> dict[str, Any]:
+    """A seat whose user no longer exists, granted with its team's other members."""
+    return {
+        "created_at": "2026-03-02T09:00:00Z",
+        "updated_at": "2026-03-02T09:00:00Z",
+        "pending_cancellation_date": None,
+        "last_activity_at": None,
+        "last_activity_editor": None,
+        "last_authenticated_at": None,
+        "plan_type": "business",
+        "assignee": None,
+        "assigning_team": {"id": 7, "slug": "justice-league", "name": "Justice League"},
+        **fields,
+    }
+
+
+def test_unassigned_seats_granted_in_the_same_second_keep_distinct_stable_keys(
+    sim: Simulator,
+) -> None:
+    seats = [
+        _unassigned_seat(
+            last_activity_at="2026-04-01T10:00:00Z",
+            last_activity_editor="vscode/1.98.0/copilot-chat/0.25.0",
+            last_authenticated_at="2026-04-01T09:00:00Z",
+        ),
+        _unassigned_seat(
+            last_activity_at="2026-04-03T16:30:00Z",
+            last_activity_editor="JetBrains-IC/2024.3/copilot-intellij/1.5.30",
+            last_authenticated_at="2026-04-03T16:00:00Z",
+        ),
+        _unassigned_seat(assigning_team=None),  # granted directly, never used
+    ]
+    config = base_config(sim, enterprises=[], teams=[])
+    serve(sim, rf"^/orgs/{ORG}/copilot/billing/seats$", json={"total_seats": 3, "seats": seats})
+
+    found = records(sync(config, "copilot_seats").messages, "copilot_seats")
+
+    assert [{k: v for k, v in r.items() if k not in SEAT_COLUMNS} for r in found] == seats
+    keys = [r["seat_key"] for r in found]
+    assert len(set(keys)) == 3
+    assert all(key.startswith("unassigned:2026-03-02T09:00:00Z:") for key in keys)
+    assert keys == [expected_seat_key(seat) for seat in seats]
+
+    # The next run: the seats were cancelled, the plan changed, the team renamed. Same seats,
+    # same keys.
+    changed = [
+        {
+            **seat,
+            "pending_cancellation_date": "2026-05-01",
+            "plan_type": "enterprise",
+            "assigning_team": seat["assigning_team"]
+            and {**seat["assigning_team"], "slug": "jla", "name": "JLA"},
+        }
+        for seat in seats
+    ]
+    serve(sim, rf"^/orgs/{ORG}/copilot/billing/seats$", json={"total_seats": 3, "seats": changed})
+    again = records(sync(config, "copilot_seats").messages, "copilot_seats")
+    assert [r["seat_key"] for r in again] == keys
 
 
 @PROPERTY_SETTINGS

@@ -9,6 +9,8 @@ organizations, enterprises and teams. Adding a stream = one entry here.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -154,13 +156,41 @@ class ScopeTable:
         return out
 
 
+def expected_seat_key(seat: dict[str, Any]) -> str:
+    """The seat key as documented (streams/billing.py `seat_key`), computed independently.
+
+    The assignee's login; for a seat without one, `unassigned:<created_at>:<digest>` where the
+    digest is the first 12 hex digits of the SHA-256 of the seat's identity as compact JSON
+    with sorted keys (UTF-8, null for what is missing).
+    """
+    assignee = seat.get("assignee")
+    if isinstance(assignee, dict) and assignee.get("login"):
+        return str(assignee["login"])
+
+    def id_of(field: str) -> Any:
+        value = seat.get(field)
+        return value.get("id") if isinstance(value, dict) else None
+
+    identity = {
+        "organization_id": id_of("organization"),
+        "assigning_team_id": id_of("assigning_team"),
+        **{
+            field: seat.get(field)
+            for field in (
+                "created_at",
+                "last_activity_at",
+                "last_activity_editor",
+                "last_authenticated_at",
+            )
+        },
+    }
+    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    return f"unassigned:{seat.get('created_at') or UNKNOWN}:{digest}"
+
+
 def _seat_rows(sim: Simulator, kind: str, name: str) -> Rows:
-    out: Rows = {}
-    for seat in sim.truth.seats(kind, name):
-        login = (seat.get("assignee") or {}).get("login")
-        key = login or f"unassigned:{seat.get('created_at') or UNKNOWN}"
-        out[(kind, name, key)] = seat
-    return out
+    return {(kind, name, expected_seat_key(seat)): seat for seat in sim.truth.seats(kind, name)}
 
 
 def _billing_rows(sim: Simulator, kind: str, name: str) -> Rows:

@@ -23,15 +23,17 @@ from tap_copilot_metrics.schemas.openapi import component_schema
 
 USAGE_REPORTS_OPENAPI = "usage-reports.openapi.json"
 
-# The seat key (the stream fills it, see streams/billing.py ``seat_key``): the assignee's
-# ``login``; when ``assignee`` is null (a seat whose user no longer exists) a fallback that is
-# still unique and stable, ``unassigned:<created_at>`` (``team:<assigning_team.slug>`` would be
-# a possible first fallback, but several such seats can share one team). Logins can be
-# renamed, so a rename shows up as a new seat row; ``assignee.id`` stays in the record for
-# consumers that need a rename-proof join.
+# The seat key (the stream fills it, see streams/billing.py ``seat_key``, which documents the
+# rule): the assignee's ``login``; when ``assignee`` is null (a seat whose user no longer
+# exists) a fallback that is still unique and stable, ``unassigned:<created_at>:<digest>``, the
+# digest covering the fields that tell such seats apart (``created_at`` alone does not: a team's
+# members get their seats in the same second). Logins can be renamed, so a rename shows up as a
+# new seat row; ``assignee.id`` stays in the record for consumers that need a rename-proof join.
 SEAT_KEY_DESCRIPTION = (
     "Key of the seat, never null: the assignee's login, or "
-    '"unassigned:<created_at>" when the seat has no assignee.'
+    '"unassigned:<created_at>:<digest>" when the seat has no assignee (the digest, 12 hex '
+    "digits, is computed from the seat's assigning team and organization ids, created_at and "
+    "last activity fields)."
 )
 
 

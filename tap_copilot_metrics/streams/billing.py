@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from typing import Any, ClassVar
 from urllib.parse import ParseResult, parse_qsl
@@ -22,17 +24,55 @@ _BILLING_PERMISSIONS = (
 )
 
 
-def seat_key(seat: dict[str, Any]) -> str:
-    """A never-empty key for a seat: the assignee's login, else a documented fallback.
+#: Length of the digest in the key of a seat without an assignee (48 bits).
+UNASSIGNED_DIGEST_CHARS = 12
 
-    GitHub declares `assignee` nullable (a seat whose user no longer exists). Such a seat is
-    keyed `unassigned:<created_at>` so it still lands once and only once.
+
+def seat_key(seat: dict[str, Any]) -> str:
+    """A never-empty key for a seat, the same on every run for the same seat.
+
+    * A seat with an assignee: the assignee's ``login``.
+    * A seat without one (GitHub declares ``assignee`` nullable: a seat whose user no longer
+      exists): ``unassigned:<created_at>:<digest>``. ``created_at`` alone is not unique (the
+      members of a team are granted their seats in the same second), so ``<digest>``, the
+      first 12 hex digits of the SHA-256 of the seat's identity, tells such seats apart. The
+      identity is this JSON object, with sorted keys, no whitespace, non-ASCII left as UTF-8,
+      and null for a missing value::
+
+          {"assigning_team_id": assigning_team.id, "created_at": created_at,
+           "last_activity_at": ..., "last_activity_editor": ..., "last_authenticated_at": ...,
+           "organization_id": organization.id}
+
+      These fields identify a seat and do not change while it exists (nobody is left to be
+      active on a seat without a user). Left out on purpose: ``pending_cancellation_date`` and
+      ``plan_type`` (they change while the seat exists), the team's and organization's names
+      and slugs (they can be renamed), and ``updated_at`` (closing down at GitHub: keys would
+      change the day it stops being sent). A missing ``created_at`` reads ``unknown``.
+
+    Two seats without an assignee that agree on every identity field cannot be told apart and
+    share a key; in one listing that is far likelier the same seat served on two pages than two
+    seats.
     """
     assignee = seat.get("assignee") or {}
     login = assignee.get("login") if isinstance(assignee, dict) else None
     if login:
         return str(login)
-    return f"unassigned:{seat.get('created_at') or 'unknown'}"
+    identity = {
+        "assigning_team_id": _id_of(seat.get("assigning_team")),
+        "created_at": seat.get("created_at"),
+        "last_activity_at": seat.get("last_activity_at"),
+        "last_activity_editor": seat.get("last_activity_editor"),
+        "last_authenticated_at": seat.get("last_authenticated_at"),
+        "organization_id": _id_of(seat.get("organization")),
+    }
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:UNASSIGNED_DIGEST_CHARS]
+    return f"unassigned:{seat.get('created_at') or 'unknown'}:{digest}"
+
+
+def _id_of(value: Any) -> Any:
+    """`id` of a team or organization object; None when GitHub sent none."""
+    return value.get("id") if isinstance(value, dict) else None
 
 
 class CopilotSeatsStream(GitHubStream):

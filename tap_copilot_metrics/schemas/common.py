@@ -1,6 +1,6 @@
 """Building blocks shared by every stream schema.
 
-Conventions (see design.md and report-fields.md):
+Conventions:
 
 * Key columns are non-null; every other property at every nesting level is nullable, because
   GitHub uses null, absent and 0/false as three different states and adds fields over time.

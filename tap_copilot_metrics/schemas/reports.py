@@ -1,10 +1,14 @@
 """Schemas of usage-metrics report file lines (no OpenAPI exists for the files).
 
-Source: /work/shared/api/report-fields.md (sections cited as §n) and GitHub's example records.
+Sources: GitHub's reference of the report fields,
+https://docs.github.com/en/copilot/reference/copilot-usage-metrics/copilot-usage-metrics, its
+example records, https://docs.github.com/en/copilot/reference/copilot-usage-metrics/example-schema
+(copied, with their provenance, into ``tap_copilot_metrics/simulator/examples/``), and the REST
+reference of the report endpoints, https://docs.github.com/en/rest/copilot/copilot-usage-metrics.
 Types follow GitHub exactly: ``enterprise_id``, ``organization_id`` and ``agent_id`` are JSON
 strings; ``user_id``, ``team_id``, ``repo_id`` and ``entity_id_partition`` are integers;
 ``ai_credits_used``, ``avg_*``, ``median_*``, ``p90_*`` and ``avg_tokens_per_request`` are
-decimals; every other count is an integer (§11).
+decimals; every other count is an integer.
 
 Breakdown item objects are shared between user and aggregate rows and declare the union of
 what either carries (e.g. ``last_known_*`` versions are documented on user rows only,
@@ -31,7 +35,7 @@ from tap_copilot_metrics.schemas.common import (
     strings,
 )
 
-# --- §3 the activity block --------------------------------------------------------------------
+# --- the activity block -----------------------------------------------------------------------
 
 ACTIVITY_FIELDS = (
     "user_initiated_interaction_count",
@@ -74,7 +78,7 @@ def token_usage() -> th.Property:
 
 
 def breakdown_arrays() -> list[th.Property]:
-    """``totals_by_*`` arrays and blocks shared by aggregate and user rows (§3)."""
+    """``totals_by_*`` arrays and blocks shared by aggregate and user rows."""
     # The language arrays are documented without user_initiated_interaction_count; the
     # full block is declared anyway (nullable), so a later addition is not lost.
     return [
@@ -82,7 +86,7 @@ def breakdown_arrays() -> list[th.Property]:
             "totals_by_ide",
             strings("ide"),
             activity(),
-            # user rows only (§3)
+            # user rows only
             obj("last_known_ide_version", strings("ide_version"), datetimes("sampled_at")),
             obj(
                 "last_known_plugin_version",
@@ -131,7 +135,7 @@ def breakdown_arrays() -> list[th.Property]:
 
 
 def pull_requests() -> th.Property:
-    """``pull_requests`` of aggregate day records and repository rows (§4, §7)."""
+    """``pull_requests`` of aggregate day records and repository rows."""
     return obj(
         "pull_requests",
         ints(
@@ -162,14 +166,14 @@ def pull_requests() -> th.Property:
 
 
 def internal_partition_fields() -> list[th.Property]:
-    """Internal fields that leak into GitHub's files (§5, §11.3); never keys."""
+    """Internal fields that leak into GitHub's files; never keys."""
     # day_partition is a date string in every example; declared as a plain string because
     # it is internal and GitHub promises nothing about it.
     return [*strings("etl_id", "day_partition"), *ints("entity_id_partition")]
 
 
 def entity_ids() -> list[th.Property]:
-    """GitHub's entity ids: JSON strings, kept as sent (§11.1)."""
+    """GitHub's entity ids: JSON strings, kept as sent."""
     return strings("enterprise_id", "organization_id")
 
 
@@ -178,7 +182,7 @@ def report_window() -> list[th.Property]:
     return dates("report_start_day", "report_end_day")
 
 
-# --- §4 organization / enterprise day record -------------------------------------------------
+# --- organization / enterprise day record ----------------------------------------------------
 
 COPILOT_USAGE_DAILY_SCHEMA: JSONSchema = record_schema(
     scope_columns(),
@@ -188,7 +192,7 @@ COPILOT_USAGE_DAILY_SCHEMA: JSONSchema = record_schema(
     report_window(),
     datetimes("created_at"),
     ints(
-        # Distinct users: never sum across days (§8).
+        # Distinct users: never sum across days.
         "daily_active_users",
         "weekly_active_users",
         "monthly_active_users",
@@ -252,7 +256,7 @@ COPILOT_USAGE_DAILY_SCHEMA: JSONSchema = record_schema(
 )
 
 
-# --- §5 users-1-day / users-28-day line ------------------------------------------------------
+# --- users-1-day / users-28-day line ---------------------------------------------------------
 
 COPILOT_USER_USAGE_DAILY_SCHEMA: JSONSchema = record_schema(
     scope_columns(),
@@ -281,7 +285,7 @@ COPILOT_USER_USAGE_DAILY_SCHEMA: JSONSchema = record_schema(
 )
 
 
-# --- §6 user-teams-1-day line ----------------------------------------------------------------
+# --- user-teams-1-day line -------------------------------------------------------------------
 
 COPILOT_USER_TEAMS_DAILY_SCHEMA: JSONSchema = record_schema(
     scope_columns(),
@@ -294,7 +298,7 @@ COPILOT_USER_TEAMS_DAILY_SCHEMA: JSONSchema = record_schema(
 )
 
 
-# --- §7 repos-1-day line ---------------------------------------------------------------------
+# --- repos-1-day line ------------------------------------------------------------------------
 
 COPILOT_REPOSITORY_USAGE_DAILY_SCHEMA: JSONSchema = record_schema(
     scope_columns(),

@@ -33,4 +33,4 @@ def pinned_today() -> dt.date | None:
 
 def utc_today() -> dt.date:
     """Today in UTC, or the pinned day."""
-    return pinned_today() or dt.datetime.now(dt.timezone.utc).date()
+    return pinned_today() or dt.datetime.now(dt.UTC).date()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from singer_sdk.helpers.types import Context
 
 
-class ScopeKind(str, enum.Enum):
+class ScopeKind(enum.StrEnum):
     """What a record's numbers cover; the value lands in every record's `scope` column."""
 
     ORGANIZATION = "organization"

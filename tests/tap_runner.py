@@ -69,6 +69,19 @@ class TapRun:
         return [key for key, n in counts.items() if n > 1]
 
 
+def run_warnings(stderr: str) -> list[str]:
+    """WARNING lines of a run, less the SDK's notice that the running Python nears its end of
+    life: that one follows the real calendar and the machine's Python, not the run (singer-sdk
+    warns from six months before a version's end of life)."""
+    return [
+        line
+        for line in stderr.splitlines()
+        if "WARNING" in line
+        and "reached its end of life" not in line
+        and "will reach its end of life" not in line
+    ]
+
+
 def bookmark(state: dict[str, Any], stream: str, scope: str, scope_name: str) -> str | None:
     """The replication key value of one scope partition in a state dict."""
     partitions = state.get("bookmarks", {}).get(stream, {}).get("partitions", [])

@@ -401,7 +401,7 @@ def string_strategy(schema: dict[str, Any]) -> st.SearchStrategy[str]:
     if schema.get("format") == "date":
         return st.dates().map(dt.date.isoformat)
     if schema.get("format") == "date-time":
-        return st.datetimes(timezones=st.just(dt.timezone.utc)).map(
+        return st.datetimes(timezones=st.just(dt.UTC)).map(
             lambda moment: moment.isoformat().replace("+00:00", "Z")
         )
     if schema.get("enum"):

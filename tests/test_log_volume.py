@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tap_runner import TapRun
+from tap_runner import TapRun, run_warnings
 
 from tap_copilot_metrics.simulator import Simulator
 
@@ -70,7 +70,7 @@ def test_a_default_run_logs_at_most_2_percent_of_its_output(
     assert len(run.records("copilot_user_usage_daily")) > 1000, "too little data to measure"
     assert share <= MAX_LOG_SHARE
     assert longest <= MAX_LINE_BYTES
-    assert b"WARNING" not in stderr
+    assert run_warnings(stderr.decode()) == []
 
 
 def test_logs_hold_no_record_data(default_run: tuple[TapRun, bytes, bytes]) -> None:

@@ -31,7 +31,7 @@ class MintedToken:
 
     @property
     def expired(self) -> bool:
-        return dt.datetime.now(dt.timezone.utc) >= self.expires_at
+        return dt.datetime.now(dt.UTC) >= self.expires_at
 
 
 class AuthError(Exception):
@@ -85,9 +85,7 @@ class Credentials:
             raise AuthError(404, "Not Found")
         token = "ghs_" + "".join(secrets.choice(_TOKEN_CHARS) for _ in range(36))
         ttl = self.settings.installation_token_ttl_seconds
-        expires = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(
-            seconds=ttl
-        )
+        expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=ttl)
         minted = MintedToken(token, installation_id, expires)
         with self._lock:
             self.minted.append(minted)

@@ -201,7 +201,7 @@ def truth_team_usage(sim: Simulator, days: list[str]) -> dict[tuple[str, str], t
 
 def truth_idle_seats(sim: Simulator, today: dt.date) -> dict[str, tuple[int, int, int]]:
     """scope_name -> (seats, idle for 30 days, pending cancellation)."""
-    threshold = dt.datetime.combine(today - dt.timedelta(days=30), dt.time(), dt.timezone.utc)
+    threshold = dt.datetime.combine(today - dt.timedelta(days=30), dt.time(), dt.UTC)
     out = {}
     for kind, name in report_scopes(sim):
         seats = sim.truth.seats(kind, name)

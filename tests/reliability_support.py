@@ -1,9 +1,9 @@
 """Shared helpers of the reliability suite (issue 5): run the tap, read what it printed, check it.
 
 The checks here are the properties the suite proves for every stream, whatever went wrong:
-records keyed by the stream's primary key (design.md) with no key twice, STATE lines that never
-claim a day whose records did not come before them, and no secret anywhere in what the tap
-printed. Runs go through the console entry point (`tap_copilot_metrics.tap:main`), in this
+records keyed by the stream's primary key (README.md, "Streams") with no key twice, STATE lines
+that never claim a day whose records did not come before them, and no secret anywhere in what the
+tap printed. Runs go through the console entry point (`tap_copilot_metrics.tap:main`), in this
 process or as the real command in a subprocess.
 """
 
@@ -30,7 +30,7 @@ from tap_runner import TapRun, catalog_selecting
 from tap_copilot_metrics.simulator import Simulator
 from tap_copilot_metrics.tap import TapCopilotMetrics, main
 
-#: Primary key of every stream (design.md, "Streams and keys").
+#: Primary key of every stream (README.md, "Streams").
 KEYS: dict[str, tuple[str, ...]] = {
     "copilot_metrics": ("scope", "scope_name", "date"),
     "copilot_usage_daily": ("scope", "scope_name", "day"),
@@ -168,7 +168,7 @@ def tail(text: str, lines: int = 15) -> str:
 
 
 def key_of(stream: str, record: Mapping[str, Any]) -> Key:
-    """A record's primary key (design.md)."""
+    """A record's primary key (README.md, "Streams")."""
     return tuple(record[name] for name in KEYS[stream])
 
 

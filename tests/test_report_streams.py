@@ -43,7 +43,7 @@ REPORTS: dict[str, dict[str, str]] = {
         "enterprise": "repos-1-day",
     },
 }
-#: stream -> primary key (design.md "Streams and keys").
+#: stream -> primary key (README.md, "Streams").
 KEYS: dict[str, list[str]] = {
     "copilot_usage_daily": ["scope", "scope_name", "day"],
     "copilot_user_usage_daily": ["scope", "scope_name", "day", "user_id"],

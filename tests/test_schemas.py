@@ -1,4 +1,4 @@
-"""Stream schemas against GitHub's own example bodies and against the rules in design.md.
+"""Stream schemas against GitHub's own example bodies and the rules of README.md, "Streams".
 
 The examples are copies in tests/data/examples (see its README). For each example record
 (with the columns the tap adds), the record must validate (Draft 7, formats checked) and every
@@ -43,7 +43,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "copilot_seats": COPILOT_SEATS_SCHEMA,
     "copilot_billing": COPILOT_BILLING_SCHEMA,
 }
-# design.md "Streams and keys"
+# README.md, "Streams": the keys
 KEYS: dict[str, tuple[str, ...]] = {
     "copilot_metrics": ("scope", "scope_name", "date"),
     "copilot_usage_daily": ("scope", "scope_name", "day"),
@@ -368,7 +368,7 @@ def test_date_keys_are_dates() -> None:
         assert _types(day) == ["string"]
 
 
-# --- report-line types (report-fields.md §11) ---------------------------------------------
+# --- report-line types (GitHub docs, Copilot usage metrics fields) ------------------------------
 
 DECIMAL_NAME = re.compile(r"^(ai_credits_used|avg_.*|median_.*|p90_.*)$")
 STRING_IDS = {"enterprise_id", "organization_id", "agent_id"}
@@ -406,7 +406,7 @@ def test_report_ids_reject_the_wrong_json_type() -> None:
 
 
 def test_documented_report_fields_are_declared() -> None:
-    """Spot-check fields report-fields.md documents but no example carries."""
+    """Spot-check fields GitHub's field reference documents but no example carries."""
     day = COPILOT_USAGE_DAILY_SCHEMA["properties"]
     assert {
         "daily_active_copilot_cloud_agent_users",

@@ -15,7 +15,8 @@ from tap_copilot_metrics.clock import utc_today
 REPORT_FORMATS = ("ndjson", "ndjson-gzip", "json-array")
 EMPTY_REPORT_STYLES = ("204", "404", "bare-string")
 
-# GitHub keeps enterprise report history from this day on (report-fields.md, section 1).
+# GitHub keeps enterprise report history from this day on (GitHub docs, "Copilot usage metrics":
+# https://docs.github.com/en/copilot/reference/copilot-usage-metrics/copilot-usage-metrics).
 ENTERPRISE_REPORTS_SINCE = dt.date(2025, 10, 10)
 
 

@@ -136,7 +136,8 @@ class TapCopilotMetrics(Tap):
             "download_concurrency",
             th.IntegerType,
             default=4,
-            description="Report files downloaded at the same time.",
+            description="Report days fetched ahead (envelope and files) while the current day "
+            "is emitted.",
         ),
     ).to_dict()
 

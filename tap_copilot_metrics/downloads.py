@@ -14,7 +14,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from typing import IO, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from singer_sdk.exceptions import RetriableAPIError
@@ -37,12 +36,6 @@ class LinkRejected(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(f"download link refused with {status}")
         self.status = status
-
-
-def redact_url(url: str) -> str:
-    """A URL without its query string: enough to tell files apart, nothing to replay."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 class _RedactSignedQueries(logging.Filter):

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from singer_sdk.exceptions import ConfigurationError, FatalAPIError
 
-DOCS = "https://docs.github.com/en/rest/copilot"
-
 
 class ConfigError(ConfigurationError):
     """A setting is missing, malformed or unsafe; raised before any request is made."""

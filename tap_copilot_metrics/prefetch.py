@@ -27,7 +27,6 @@ class FetchedDay:
     """A day's report files on local disk, or the fact that there is no report."""
 
     day: dt.date
-    links: list[str] = field(default_factory=list)
     files: list[IO[bytes]] = field(default_factory=list)
     has_report: bool = True
 

@@ -33,6 +33,8 @@ import re
 import typing as t
 import zlib
 
+import msgspec
+
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
@@ -101,19 +103,9 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _stdlib_decode(line: bytes) -> t.Any:
-    return json.loads(line, parse_constant=_reject_constant, parse_float=_finite_float)
-
-
-_decode_line: Callable[[bytes], t.Any]
-try:
-    import msgspec
-except ImportError:  # pragma: no cover - singer-sdk[msgspec] installs it
-    _decode_line = _stdlib_decode
-else:
-    # Several times faster than json.loads; integers of any size stay exact, NaN/Infinity
-    # and out-of-range floats are rejected (msgspec.DecodeError is a ValueError).
-    _decode_line = msgspec.json.Decoder().decode
+#: Several times faster than json.loads; integers of any size stay exact, NaN/Infinity and
+#: out-of-range floats are rejected (msgspec.DecodeError is a ValueError).
+_decode_line: Callable[[bytes], t.Any] = msgspec.json.Decoder().decode
 
 # For JSON arrays and multi-line values: raw_decode() reports where a value ends.
 _STREAM_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)

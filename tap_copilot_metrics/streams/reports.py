@@ -407,7 +407,7 @@ class ReportStream(GitHubStream):
             links = self.fetch_links(scope, day, context)
         except NoReport:
             return FetchedDay(day, has_report=False)
-        fetched = FetchedDay(day, links)
+        fetched = FetchedDay(day)
         refreshes = 0
         try:
             while len(fetched.files) < len(links):

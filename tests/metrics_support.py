@@ -12,13 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tap_runner import KEYS as PRIMARY_KEYS
 from tap_runner import TapRun, catalog_selecting
 
 from tap_copilot_metrics.simulator import Simulator
 from tap_copilot_metrics.tap import main
 
 STREAM = "copilot_metrics"
-KEYS = ["scope", "scope_name", "date"]
+KEYS = list(PRIMARY_KEYS[STREAM])
 T = TypeVar("T")
 
 

@@ -25,21 +25,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from tap_runner import TapRun, catalog_selecting
+from tap_runner import KEYS, TapRun, catalog_selecting
 
 from tap_copilot_metrics.simulator import Simulator
 from tap_copilot_metrics.tap import TapCopilotMetrics, main
 
-#: Primary key of every stream (README.md, "Streams").
-KEYS: dict[str, tuple[str, ...]] = {
-    "copilot_metrics": ("scope", "scope_name", "date"),
-    "copilot_usage_daily": ("scope", "scope_name", "day"),
-    "copilot_user_usage_daily": ("scope", "scope_name", "day", "user_id"),
-    "copilot_user_teams_daily": ("scope", "scope_name", "day", "user_id", "team_id"),
-    "copilot_repository_usage_daily": ("scope", "scope_name", "day", "repo_id"),
-    "copilot_seats": ("scope", "scope_name", "seat_key"),
-    "copilot_billing": ("scope", "scope_name"),
-}
 #: The day column (and replication key) of the day-keyed streams.
 DAY_FIELD: dict[str, str] = {
     "copilot_metrics": "date",

@@ -27,6 +27,16 @@ ALL_STREAMS = (
 )
 
 
+def _primary_keys() -> dict[str, tuple[str, ...]]:
+    tap = TapCopilotMetrics(config={}, validate_config=False, setup_mapper=False)
+    return {name: tuple(stream.primary_keys) for name, stream in tap.streams.items()}
+
+
+#: Primary key of every stream, as the stream classes declare it (test_schemas.py holds the
+#: classes to the keys the README documents).
+KEYS: dict[str, tuple[str, ...]] = _primary_keys()
+
+
 @dataclass
 class TapRun:
     """What one run of the tap printed."""

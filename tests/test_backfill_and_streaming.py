@@ -15,16 +15,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tap_runner import catalog_selecting, sync_in_process
+from tap_runner import KEYS, catalog_selecting, sync_in_process
 
 from tap_copilot_metrics.simulator import Simulator
 
 REPORT_STREAMS = ["copilot_usage_daily", "copilot_user_usage_daily", "copilot_user_teams_daily"]
-KEYS = {
-    "copilot_usage_daily": ("scope", "scope_name", "day"),
-    "copilot_user_usage_daily": ("scope", "scope_name", "day", "user_id"),
-    "copilot_user_teams_daily": ("scope", "scope_name", "day", "user_id", "team_id"),
-}
 
 
 def report_calls(sim: Simulator) -> Counter[str]:

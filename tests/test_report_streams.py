@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tap_runner import TapRun, bookmark, sync_in_process
+from tap_runner import KEYS, TapRun, bookmark, sync_in_process
 
 from tap_copilot_metrics.clock import utc_today
 from tap_copilot_metrics.errors import TapAPIError
@@ -42,13 +42,6 @@ REPORTS: dict[str, dict[str, str]] = {
         "organization": "repos-1-day",
         "enterprise": "repos-1-day",
     },
-}
-#: stream -> primary key (README.md, "Streams").
-KEYS: dict[str, list[str]] = {
-    "copilot_usage_daily": ["scope", "scope_name", "day"],
-    "copilot_user_usage_daily": ["scope", "scope_name", "day", "user_id"],
-    "copilot_user_teams_daily": ["scope", "scope_name", "day", "user_id", "team_id"],
-    "copilot_repository_usage_daily": ["scope", "scope_name", "day", "repo_id"],
 }
 REPORT_STREAMS = tuple(REPORTS)
 #: Enough users that every team has the 5 seated members GitHub requires for user-teams rows.

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tap_runner import TapRun, sync_in_process
+from tap_runner import KEYS, TapRun, sync_in_process
 from test_report_streams import scopes
 
 from tap_copilot_metrics.simulator import Simulator
 
 MakeSimulator = Callable[..., Simulator]
 SEATS_PER_SCOPE = 230  # three pages of 100
-SEAT_KEYS = ["scope", "scope_name", "seat_key"]
+SEAT_KEYS = list(KEYS["copilot_seats"])
 
 
 def run_streams(sim: Simulator, *streams: str) -> TapRun:

@@ -206,7 +206,7 @@ class CopilotMetricsStream(GitHubStream):
             scope_label=scope.label,
             today=settings.today,
         )
-        oldest = self.settings.today - dt.timedelta(days=RETENTION_DAYS - 1)
+        oldest = settings.today - dt.timedelta(days=RETENTION_DAYS - 1)
         window = request_window(
             bookmark=bookmark,
             lookback_days=settings.lookback_days,

@@ -372,8 +372,8 @@ class ReportStream(GitHubStream):
             try:
                 for index, link in enumerate(envelope["download_links"]):
                     source = f"{latest_name} report for {scope.label}, file {index + 1}"
-                    self.count("files")
                     with self.downloader.download(str(link), source=source) as spooled:
+                        self.count("files")
                         latest.split(read_records(spooled, source=source), window)
             except LinkRejected:
                 latest.close()

@@ -22,7 +22,7 @@ from tap_copilot_metrics.clock import TODAY_VARIABLE
 DEFAULT_TODAY = "2026-11-16"
 os.environ.setdefault(TODAY_VARIABLE, DEFAULT_TODAY)
 
-from tap_copilot_metrics.simulator import Simulator, SimulatorSettings  # noqa: E402
+from copilot_devkit.simulator import Simulator, SimulatorSettings  # noqa: E402
 
 
 @pytest.fixture

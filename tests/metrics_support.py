@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from copilot_devkit.simulator import Simulator
 from tap_runner import KEYS as PRIMARY_KEYS
 from tap_runner import TapRun, catalog_selecting
 
-from tap_copilot_metrics.simulator import Simulator
 from tap_copilot_metrics.tap import main
 
 STREAM = "copilot_metrics"

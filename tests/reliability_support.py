@@ -25,9 +25,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from copilot_devkit.simulator import Simulator
 from tap_runner import KEYS, TapRun, catalog_selecting
 
-from tap_copilot_metrics.simulator import Simulator
 from tap_copilot_metrics.tap import TapCopilotMetrics, main
 
 #: The day column (and replication key) of the day-keyed streams.

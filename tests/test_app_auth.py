@@ -11,6 +11,7 @@ from typing import Any
 
 import jwt
 import pytest
+from copilot_devkit.simulator import Simulator
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from metrics_support import (
@@ -24,7 +25,6 @@ from metrics_support import (
 )
 from tap_runner import sync_in_process
 
-from tap_copilot_metrics.simulator import Simulator
 from tap_copilot_metrics.streams.metrics import CopilotMetricsStream
 
 APP_ID = 31337

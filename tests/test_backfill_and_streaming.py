@@ -15,9 +15,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from copilot_devkit.simulator import Simulator
 from tap_runner import KEYS, catalog_selecting, sync_in_process
-
-from tap_copilot_metrics.simulator import Simulator
 
 REPORT_STREAMS = ["copilot_usage_daily", "copilot_user_usage_daily", "copilot_user_teams_daily"]
 

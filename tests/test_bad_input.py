@@ -4,13 +4,13 @@ Settings (the cases test_config.py does not cover): each is refused before any r
 one line naming the setting, without echoing a secret.
 
 API bodies are property-based (Hypothesis). Bodies are generated from GitHub's own schemas
-(tests/data/api/*.openapi.json, copied from the shared reference) or, for report files, which
-have no JSON schema, from GitHub's example records (tests/data/examples/): nulls wherever
-allowed, absent fields, empty arrays, unknown extra fields, unicode text, huge numbers. The
+(tap_copilot_metrics/openapi/*.openapi.json, vendored from the shared reference) or, for report
+files, which have no JSON schema, from GitHub's example records (the simulator's examples/): nulls
+wherever allowed, absent fields, empty arrays, unknown extra fields, unicode text, huge numbers. The
 simulator serves each body (its "body" fault) to the real tap over HTTP; the records must be
 GitHub's values unchanged, plus the scope columns, and validate against the tap's own declared
-schema (`tap.streams[name].schema`). Malformed bodies (an HTML page, JSON of the wrong type, a
-200 with nothing in it) must end in one clear line, never a traceback.
+schema (`tap.streams[name].schema`). Malformed bodies (an HTML page, JSON of the wrong type, a 200
+with nothing in it) must end in one clear line, never a traceback.
 
 hypothesis-jsonschema is not used for the generation: its latest release (0.23.1) drives
 Hypothesis internals that Hypothesis 6.170 removed (`many.more()`), so it fails on every object
@@ -27,6 +27,8 @@ from typing import Any
 
 import pytest
 import requests
+from copilot_devkit.simulator import Simulator
+from copilot_devkit.simulator.data import EXAMPLES_DIR
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, Phase, given, settings
@@ -47,10 +49,10 @@ from reliability_support import (
 from tap_runner import TapRun
 from truth import expected_seat_key
 
-from tap_copilot_metrics.simulator import Simulator
+import tap_copilot_metrics
 from tap_copilot_metrics.tap import TapCopilotMetrics
 
-DATA = Path(__file__).parent / "data"
+OPENAPI_DIR = Path(tap_copilot_metrics.__file__).parent / "openapi"
 ORG, TEAM, ENTERPRISE = "octo-org", "octo-org/justice-league", "octo-ent"
 PASSWORD_SENTINEL = "hunter2SENTINEL"
 
@@ -327,7 +329,7 @@ NEW_FIELD = st.text(min_size=1, max_size=10).map(lambda s: f"x_new_{s}")
 
 
 def load_spec(name: str) -> dict[str, Any]:
-    spec: dict[str, Any] = json.loads((DATA / "api" / name).read_text())
+    spec: dict[str, Any] = json.loads((OPENAPI_DIR / name).read_text())
     return spec
 
 
@@ -476,7 +478,7 @@ def response_schema(spec: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def example_records(name: str) -> list[dict[str, Any]]:
-    path = DATA / "examples" / name
+    path = EXAMPLES_DIR / name
     if path.suffix == ".ndjson":
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     data = json.loads(path.read_text())

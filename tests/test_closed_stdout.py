@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from copilot_devkit.simulator import Simulator
 from singer_sdk.singerlib.encoding.simple import RecordMessage, StateMessage
 
 from tap_copilot_metrics.errors import OutputClosed
 from tap_copilot_metrics.output import BufferedMsgSpecWriter
-from tap_copilot_metrics.simulator import Simulator
 
 TIMEOUT = 120.0
 LINES_READ = 5

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from copilot_devkit.simulator import Simulator
 from metrics_support import STREAM, cli_in_process, error_line, metrics_config
 from tap_runner import TapRun, run_tap, sync_in_process
-
-from tap_copilot_metrics.simulator import Simulator
 
 APP_ID = "4242"
 INSTALLATION_ID = "77"

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from copilot_devkit.simulator import Simulator
 from metrics_support import run_concurrently
 from reliability_support import (
     QUICK_RETRIES,
@@ -48,8 +49,6 @@ from reliability_support import (
     tail,
 )
 from tap_runner import TapRun, catalog_selecting, run_tap
-
-from tap_copilot_metrics.simulator import Simulator
 
 STREAMS = (*REPORT_STREAMS, "copilot_seats")
 DAYS = 12

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from copilot_devkit.simulator import Simulator
 from metrics_support import (
     STREAM,
     cli_in_process,
@@ -22,8 +23,6 @@ from metrics_support import (
     run_concurrently,
 )
 from tap_runner import TapRun, run_tap
-
-from tap_copilot_metrics.simulator import Simulator
 
 WRONG_TOKEN = "ghp_this_token_is_not_valid_0000000000"
 PERMISSIONS = ["manage_billing:copilot", "read:org", "read:enterprise", "GitHub Copilot Business"]

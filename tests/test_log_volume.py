@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from copilot_devkit.simulator import Simulator
 from tap_runner import TapRun, run_warnings
-
-from tap_copilot_metrics.simulator import Simulator
 
 #: Stderr may be at most this share of stdout, and no line longer than this many bytes.
 MAX_LOG_SHARE = 0.02

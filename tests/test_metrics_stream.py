@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from copilot_devkit.simulator import Simulator
 from metrics_support import (
     KEYS,
     STREAM,
@@ -30,7 +31,6 @@ from singer_sdk.exceptions import ConfigurationError, FatalAPIError
 from tap_runner import TapRun, bookmark, catalog_selecting, run_tap, sync_in_process
 
 from tap_copilot_metrics.errors import ConfigError, TapAPIError
-from tap_copilot_metrics.simulator import Simulator
 from tap_copilot_metrics.streams.metrics import RETENTION_DAYS, CopilotMetricsStream
 from tap_copilot_metrics.tap import TapCopilotMetrics
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from copilot_devkit.simulator import Simulator
 from metrics_support import run_concurrently
 from reliability_support import (
     DAY_FIELD,
@@ -51,7 +52,6 @@ from reliability_support import (
 )
 from tap_runner import TapRun, catalog_selecting, run_tap
 
-from tap_copilot_metrics.simulator import Simulator
 from tap_copilot_metrics.tap import TapCopilotMetrics
 
 ORG, ENTERPRISE = "octo-org", "octo-ent"

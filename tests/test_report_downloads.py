@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from copilot_devkit.simulator import RequestLog, Simulator
 from tap_runner import bookmark, run_tap, sync_in_process
 from test_report_streams import (
     REPORTS,
@@ -35,7 +36,6 @@ from test_report_streams import (
 )
 
 from tap_copilot_metrics.errors import ReportUnreadable
-from tap_copilot_metrics.simulator import RequestLog, Simulator
 
 USERS = "copilot_user_usage_daily"
 #: Files here are split, cut short or refused mid-way, which needs several lines on every day:

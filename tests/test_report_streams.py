@@ -15,17 +15,17 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import pytest
+from copilot_devkit.simulator import Simulator
+from copilot_devkit.simulator.data import EXAMPLES_DIR
 from tap_runner import KEYS, TapRun, bookmark, sync_in_process
 
 from tap_copilot_metrics.clock import utc_today
 from tap_copilot_metrics.errors import TapAPIError
-from tap_copilot_metrics.simulator import Simulator
 
-EXAMPLES = Path(__file__).parent / "data" / "examples"
+EXAMPLES = EXAMPLES_DIR
 
 #: stream -> report name per scope kind (the URL segment).
 REPORTS: dict[str, dict[str, str]] = {

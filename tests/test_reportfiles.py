@@ -9,10 +9,10 @@ import time
 import tracemalloc
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from copilot_devkit.simulator.data import EXAMPLES_DIR
 
 from tap_copilot_metrics.reportfiles import (
     NoReportInFile,
@@ -22,7 +22,7 @@ from tap_copilot_metrics.reportfiles import (
     iter_report_rows,
 )
 
-EXAMPLES = Path(__file__).parent / "data" / "examples"
+EXAMPLES = EXAMPLES_DIR
 SOURCE = "users-1-day report for octo-org, day 2026-11-20, file 2 of 3"
 
 ENTERPRISE_28_DAY = json.loads(

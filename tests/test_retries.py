@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from copilot_devkit.simulator import Simulator
 from metrics_support import (
     KEYS,
     STREAM,
@@ -24,7 +25,6 @@ from metrics_support import (
 from tap_runner import TapRun, catalog_selecting, sync_in_process
 
 from tap_copilot_metrics.errors import RetryBudgetExceeded
-from tap_copilot_metrics.simulator import Simulator
 from tap_copilot_metrics.tap import TapCopilotMetrics
 
 FIRST_DAY = 5

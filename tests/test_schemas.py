@@ -1,8 +1,9 @@
 """Stream schemas against GitHub's own example bodies and the rules of README.md, "Streams".
 
-The examples are copies in tests/data/examples (see its README). For each example record
-(with the columns the tap adds), the record must validate (Draft 7, formats checked) and every
-field at every nesting level must be declared, so nothing is lost when a target flattens.
+The examples are the simulator's (devkit/copilot_devkit/simulator/examples, see its README). For
+each example record (with the columns the tap adds), the record must validate (Draft 7, formats
+checked) and every field at every nesting level must be declared, so nothing is lost when a target
+flattens.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from copilot_devkit.simulator.data import EXAMPLES_DIR
 from jsonschema import Draft7Validator, FormatChecker
 from singer_sdk.helpers._flattening import flatten_record, flatten_schema
 
@@ -31,7 +33,7 @@ from tap_copilot_metrics.schemas import (
     undeclared_fields,
 )
 
-EXAMPLES = Path(__file__).parent / "data" / "examples"
+EXAMPLES = EXAMPLES_DIR
 OPENAPI = Path(__file__).parent.parent / "tap_copilot_metrics" / "openapi"
 
 SCHEMAS: dict[str, dict[str, Any]] = {

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from copilot_devkit.simulator import Simulator
 from tap_runner import TapRun, run_warnings
 from truth import Key, ScopeRef, configured_scopes, iso_days, table_spec
 
-from tap_copilot_metrics.simulator import Simulator
 from tap_copilot_metrics.tap import TapCopilotMetrics
 
 #: Scope settings of each mix; teams as `org/slug` and as `org/*` (every team of the org).

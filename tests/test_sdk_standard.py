@@ -12,10 +12,10 @@ import atexit
 import datetime as dt
 
 import pytest
+from copilot_devkit.simulator import Simulator, SimulatorSettings
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_runner import ALL_STREAMS, catalog_selecting
 
-from tap_copilot_metrics.simulator import Simulator, SimulatorSettings
 from tap_copilot_metrics.tap import TapCopilotMetrics
 
 # The schemas declare every field GitHub documents; a few days of data do not use them all, and

@@ -8,10 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from copilot_devkit.simulator import Simulator
 from tap_runner import KEYS, TapRun, sync_in_process
 from test_report_streams import scopes
-
-from tap_copilot_metrics.simulator import Simulator
 
 MakeSimulator = Callable[..., Simulator]
 SEATS_PER_SCOPE = 230  # three pages of 100

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from copilot_devkit.simulator import Simulator
 from metrics_support import (
     STREAM,
     cli_in_process,
@@ -23,8 +24,6 @@ from metrics_support import (
     run_concurrently,
 )
 from tap_runner import TapRun, run_tap
-
-from tap_copilot_metrics.simulator import Simulator
 
 DEBUG = {"TAP_COPILOT_METRICS_LOGLEVEL": "DEBUG"}
 APP_ID = 2024

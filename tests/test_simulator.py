@@ -11,9 +11,8 @@ from typing import Any
 import jwt
 import pytest
 import requests
-
-from tap_copilot_metrics.simulator import Simulator
-from tap_copilot_metrics.simulator.data import example
+from copilot_devkit.simulator import Simulator
+from copilot_devkit.simulator.data import example
 
 WINDOW_KEYS = ("report_start_day", "report_end_day")
 
@@ -220,8 +219,8 @@ def test_every_documented_field_appears(make_simulator: Any) -> None:
     sim = make_simulator(users_per_org=200, users_per_enterprise=200, weekend_activity=1.0)
     truth, day = sim.truth, yesterday(sim)
     users = truth.report_lines("users-1-day", "organization", "octo-org", day)
-    official = example("transcribed_example-schema_users-1-day_late2026.json")
-    docs = example("docs_example-schema_users-1-day_record.json")
+    official = example("reports/secondary/transcribed_example-schema_users-1-day_late2026.json")
+    docs = example("reports/docs_example-schema_users-1-day_record.json")
     assert key_paths([official]) | key_paths(docs) <= key_paths(users)
     assert any(u["used_copilot_code_review_active"] is None for u in users)
     assert all(isinstance(u["ai_credits_used"], float) for u in users)
@@ -230,10 +229,12 @@ def test_every_documented_field_appears(make_simulator: Any) -> None:
     ent_example = example("usage-metrics-enterprise-level-28-day.example.json")["records"]
     assert key_paths(ent_example) <= key_paths([wrapper])
     teams = truth.report_lines("user-teams-1-day", "organization", "octo-org", day)
-    team_example = example("docs_team-level-metrics_organization_user_teams_1_day.ndjson")
+    team_example = example("reports/docs_team-level-metrics_organization_user_teams_1_day.ndjson")
     assert key_paths(team_example) <= key_paths(teams)
     repos = truth.report_lines("repos-1-day", "enterprise", "octo-ent", day)
-    repo_example = example("transcribed_example-schema_repos-1-day_late2026.ndjson")
+    repo_example = example(
+        "reports/secondary/transcribed_example-schema_repos-1-day_late2026.ndjson"
+    )
     assert key_paths(repo_example) <= key_paths(repos)
     legacy = truth.legacy_metrics("enterprise", "octo-ent")
     assert key_paths(example("legacy-copilot-usage-metrics-for-day.json")) <= key_paths(legacy)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from copilot_devkit.simulator import Simulator
 from reliability_support import (
     QUICK_RETRIES,
     assert_nothing_leaks,
@@ -38,7 +39,6 @@ from tap_runner import TapRun
 from tap_copilot_metrics.days import load_state_text, review_state
 from tap_copilot_metrics.errors import ConfigError
 from tap_copilot_metrics.settings import parse_settings
-from tap_copilot_metrics.simulator import Simulator
 
 ORG, TEAM, ENTERPRISE = "octo-org", "octo-org/justice-league", "octo-ent"
 USAGE, METRICS = "copilot_usage_daily", "copilot_metrics"

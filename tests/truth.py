@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tap_copilot_metrics.simulator import Simulator
+from copilot_devkit.simulator import Simulator
 
 UNKNOWN = "unknown"  # the tap's documented value for a breakdown element without a name
 

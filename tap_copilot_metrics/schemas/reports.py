@@ -3,7 +3,7 @@
 Sources: GitHub's reference of the report fields,
 https://docs.github.com/en/copilot/reference/copilot-usage-metrics/copilot-usage-metrics, its
 example records, https://docs.github.com/en/copilot/reference/copilot-usage-metrics/example-schema
-(copied, with their provenance, into ``tap_copilot_metrics/simulator/examples/``), and the REST
+(copied, with their provenance, into ``devkit/copilot_devkit/simulator/examples/``), and the REST
 reference of the report endpoints, https://docs.github.com/en/rest/copilot/copilot-usage-metrics.
 Types follow GitHub exactly: ``enterprise_id``, ``organization_id`` and ``agent_id`` are JSON
 strings; ``user_id``, ``team_id``, ``repo_id`` and ``entity_id_partition`` are integers;

@@ -11,10 +11,9 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from copilot_devkit import demo
 from e2e_support import PROJECT, Meltano
 from pg_cluster import PgCluster, PgServer, find_bindir
-
-from tap_copilot_metrics import demo
 
 #: The plugins the tests run (inheriting extractors share tap-copilot-metrics's venv).
 PLUGINS = ("tap-copilot-metrics", "target-duckdb", "target-postgres", "target-jsonl")

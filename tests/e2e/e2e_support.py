@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from copilot_devkit import demo
+from copilot_devkit.simulator import Simulator
 from truth import (
     AGGREGATE,
     UNKNOWN,
@@ -26,9 +28,6 @@ from truth import (
     report_scopes,
     table_spec,
 )
-
-from tap_copilot_metrics import demo
-from tap_copilot_metrics.simulator import Simulator
 
 __all__ = ["Key", "expected_keys", "iso_days", "table_spec"]
 

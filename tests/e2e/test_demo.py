@@ -1,4 +1,4 @@
-"""README command one: `python -m tap_copilot_metrics.demo`, twice, as a user runs it.
+"""README command one: `python -m copilot_devkit.demo`, twice, as a user runs it.
 
 The demo's plugins come from the session's Meltano install and its state from a temporary
 system database, so the test neither needs nor touches the user's own `.meltano/` state.
@@ -14,10 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from copilot_devkit import demo
+from copilot_devkit.simulator import Simulator, SimulatorSettings
 from e2e_support import PROJECT, Meltano, iso_days, truth_daily_users
-
-from tap_copilot_metrics import demo
-from tap_copilot_metrics.simulator import Simulator, SimulatorSettings
 
 DAYS = 5
 
@@ -28,7 +27,7 @@ def run_demo(meltano: Meltano, workdir: Path) -> str:
         [
             sys.executable,
             "-m",
-            "tap_copilot_metrics.demo",
+            "copilot_devkit.demo",
             "--days",
             str(DAYS),
             "--workdir",

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from copilot_devkit import demo
+from copilot_devkit.simulator import RequestLog, Simulator
 from e2e_support import (
     AGGREGATE,
     PROJECT,
@@ -34,9 +36,6 @@ from e2e_support import (
     truth_idle_seats,
     truth_team_usage,
 )
-
-from tap_copilot_metrics import demo
-from tap_copilot_metrics.simulator import RequestLog, Simulator
 
 LOOKBACK_DAYS = 2
 STATE_ID = "dev:tap-copilot-metrics-to-target-duckdb"

@@ -14,11 +14,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from copilot_devkit.simulator import Simulator
 from e2e_support import Meltano, Pipeline, selected_tables
 from test_scope_matrix import MIXES
 from truth import configured_scopes, iso_days, table_spec
-
-from tap_copilot_metrics.simulator import Simulator
 
 DAYS = 3
 

@@ -14,13 +14,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar
 
-from tap_copilot_metrics.simulator import aggregate, legacy, records, userlines
-from tap_copilot_metrics.simulator.cache import ByteLRU
-from tap_copilot_metrics.simulator.entities import Entity, Team, World, stable_int, unit
-from tap_copilot_metrics.simulator.settings import SimulatorSettings
+from copilot_devkit.simulator import aggregate, legacy, records, userlines
+from copilot_devkit.simulator.cache import ByteLRU
+from copilot_devkit.simulator.entities import Entity, Team, World, stable_int, unit
+from copilot_devkit.simulator.settings import SimulatorSettings
 
 T = TypeVar("T")
 
@@ -45,10 +45,15 @@ def _lines_size(lines: tuple[bytes, ...]) -> int:
     return sum(len(line) for line in lines) + 40 * len(lines)
 
 
+#: GitHub's example bodies, the repository's one copy of them (tests read them here too);
+#: provenance in `examples/README.md` and `examples/reports/README.md`.
+EXAMPLES_DIR = Path(__file__).parent / "examples"
+
+
 @cache
 def example(name: str) -> Any:
-    """An official example file shipped in `simulator/examples/` (parsed JSON)."""
-    text = (resources.files(__package__) / "examples" / name).read_text(encoding="utf-8")
+    """An official example file from `EXAMPLES_DIR` (parsed JSON), e.g. `reports/...ndjson`."""
+    text = (EXAMPLES_DIR / name).read_text(encoding="utf-8")
     if name.endswith(".ndjson"):
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     return json.loads(text)

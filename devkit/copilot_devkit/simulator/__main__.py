@@ -1,4 +1,4 @@
-"""`copilot-api-simulator` / `python -m tap_copilot_metrics.simulator`: serve until stopped.
+"""`copilot-api-simulator` / `python -m copilot_devkit.simulator`: serve until stopped.
 
 Prints one line, `copilot-api-simulator listening on http://HOST:PORT (token: ...)`, then serves
 until SIGINT or SIGTERM. `--write-config PATH` writes a tap config pointing at the server.
@@ -15,9 +15,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tap_copilot_metrics.simulator import Simulator, SimulatorSettings
-from tap_copilot_metrics.simulator.faults import KINDS
-from tap_copilot_metrics.simulator.settings import EMPTY_REPORT_STYLES, REPORT_FORMATS
+from copilot_devkit.simulator import Simulator, SimulatorSettings
+from copilot_devkit.simulator.faults import KINDS
+from copilot_devkit.simulator.settings import EMPTY_REPORT_STYLES, REPORT_FORMATS
 
 
 def _org(spec: str) -> tuple[str, list[str]]:

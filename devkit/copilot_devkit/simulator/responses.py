@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tap_copilot_metrics.simulator.faults import Fault
+from copilot_devkit.simulator.faults import Fault
 
 JSON = "application/json; charset=utf-8"
 DOCS = "https://docs.github.com/rest"

@@ -12,8 +12,8 @@ import datetime as dt
 import random
 from typing import Any
 
-from tap_copilot_metrics.simulator.entities import Entity, World, unit
-from tap_copilot_metrics.simulator.records import (
+from copilot_devkit.simulator.entities import Entity, World, unit
+from copilot_devkit.simulator.records import (
     ACC,
     ADDED,
     CHAT_MODES,

@@ -11,7 +11,7 @@ import random
 import threading
 from dataclasses import dataclass
 
-from tap_copilot_metrics.simulator.settings import SimulatorSettings
+from copilot_devkit.simulator.settings import SimulatorSettings
 
 _M64 = (1 << 64) - 1
 

@@ -18,14 +18,14 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from tap_copilot_metrics.simulator.entities import (
+from copilot_devkit.simulator.entities import (
     IDE_VERSIONS,
     THIRD_PARTY_AGENTS,
     Entity,
     Persona,
     World,
 )
-from tap_copilot_metrics.simulator.records import (
+from copilot_devkit.simulator.records import (
     ACC,
     ADDED,
     CHAT_MODES,

@@ -12,7 +12,7 @@ from typing import Any
 
 import jwt
 
-from tap_copilot_metrics.simulator.settings import SimulatorSettings
+from copilot_devkit.simulator.settings import SimulatorSettings
 
 ANONYMOUS_LIMIT = 60
 INSTALLATION_LIMIT = 15_000

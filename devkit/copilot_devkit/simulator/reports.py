@@ -14,9 +14,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tap_copilot_metrics.simulator.data import SPLIT_REPORTS, Dataset, dumps, report_kind
-from tap_copilot_metrics.simulator.entities import Entity
-from tap_copilot_metrics.simulator.settings import SimulatorSettings
+from copilot_devkit.simulator.data import SPLIT_REPORTS, Dataset, dumps, report_kind
+from copilot_devkit.simulator.entities import Entity
+from copilot_devkit.simulator.settings import SimulatorSettings
 
 BLANK_LINE_EVERY = 25
 CONTENT_TYPES = {

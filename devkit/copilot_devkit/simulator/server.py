@@ -25,17 +25,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from tap_copilot_metrics.simulator.auth import AuthError, Credentials
-from tap_copilot_metrics.simulator.data import LATEST_REPORTS, ONE_DAY_REPORTS, Dataset
-from tap_copilot_metrics.simulator.entities import Entity
-from tap_copilot_metrics.simulator.faults import Fault, FaultRegistry
-from tap_copilot_metrics.simulator.reports import (
+from copilot_devkit.simulator.auth import AuthError, Credentials
+from copilot_devkit.simulator.data import LATEST_REPORTS, ONE_DAY_REPORTS, Dataset
+from copilot_devkit.simulator.entities import Entity
+from copilot_devkit.simulator.faults import Fault, FaultRegistry
+from copilot_devkit.simulator.reports import (
     CONTENT_TYPES,
     EXTENSIONS,
     ReportFiles,
     ReportStore,
 )
-from tap_copilot_metrics.simulator.responses import (
+from copilot_devkit.simulator.responses import (
     DOCS_METRICS,
     DOCS_REPORTS,
     DOCS_SEATS,
@@ -51,7 +51,7 @@ from tap_copilot_metrics.simulator.responses import (
     json_response,
     wrong_type,
 )
-from tap_copilot_metrics.simulator.settings import SimulatorSettings
+from copilot_devkit.simulator.settings import SimulatorSettings
 
 
 def _parse_day(text: str) -> dt.date | None:

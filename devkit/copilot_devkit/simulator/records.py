@@ -12,7 +12,7 @@ import datetime as dt
 import random
 from typing import Any
 
-from tap_copilot_metrics.simulator.entities import (
+from copilot_devkit.simulator.entities import (
     Entity,
     Repo,
     Team,

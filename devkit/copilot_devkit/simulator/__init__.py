@@ -17,17 +17,17 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from tap_copilot_metrics.simulator.auth import MintedToken
-from tap_copilot_metrics.simulator.data import (
+from copilot_devkit.simulator.auth import MintedToken
+from copilot_devkit.simulator.data import (
     LATEST_REPORTS,
     ONE_DAY_REPORTS,
     report_kind,
     scope_kind,
 )
-from tap_copilot_metrics.simulator.faults import Fault, FaultRegistry
-from tap_copilot_metrics.simulator.responses import RequestLog
-from tap_copilot_metrics.simulator.server import SimulatorServer, State, make_server
-from tap_copilot_metrics.simulator.settings import SimulatorSettings
+from copilot_devkit.simulator.faults import Fault, FaultRegistry
+from copilot_devkit.simulator.responses import RequestLog
+from copilot_devkit.simulator.server import SimulatorServer, State, make_server
+from copilot_devkit.simulator.settings import SimulatorSettings
 
 __all__ = [
     "Fault",

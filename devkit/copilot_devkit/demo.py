@@ -1,7 +1,7 @@
 """The demo (README command one): simulated GitHub -> Meltano -> DuckDB -> a summary for admins.
 
-    python3 -m venv .venv && .venv/bin/pip install -e . \
-        && .venv/bin/python -m tap_copilot_metrics.demo
+    python3 -m venv .venv && .venv/bin/pip install -e . -e ./devkit \
+        && .venv/bin/python -m copilot_devkit.demo
 
 It installs Meltano in a virtualenv of its own (Meltano pins many packages; keeping it apart from
 the tap's environment means neither can break the other), lets `meltano install` build the tap
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tap_copilot_metrics.simulator import Simulator, SimulatorSettings
+from copilot_devkit.simulator import Simulator, SimulatorSettings
 
 MELTANO_VERSION = "4.4.1"
 #: The duckdb release target-duckdb runs with (meltano.yml); files are read with the same one.
@@ -167,13 +167,13 @@ _BIN = "Scripts" if os.name == "nt" else "bin"
 
 def find_project(start: Path | None = None) -> MeltanoProject:
     """The clone this package runs from: the demo needs meltano.yml and the tap's source."""
-    candidates = [start] if start else [Path(__file__).resolve().parent.parent, Path.cwd()]
+    candidates = [start] if start else [Path(__file__).resolve().parents[2], Path.cwd()]
     for candidate in candidates:
         if candidate and (candidate / "meltano.yml").is_file():
             return MeltanoProject(candidate.resolve())
     msg = (
         "meltano.yml not found: run the demo from a clone of tap-copilot-metrics installed with "
-        "`pip install -e .`, or pass --project-dir"
+        "`pip install -e . -e ./devkit`, or pass --project-dir"
     )
     raise DemoError(msg)
 
@@ -423,7 +423,7 @@ def report_days_requested(requests: Iterable[Any]) -> list[str]:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m tap_copilot_metrics.demo",
+        prog="python -m copilot_devkit.demo",
         description="Load a simulated GitHub's Copilot metrics into DuckDB with Meltano.",
     )
     parser.add_argument("--days", type=int, default=28, help="days of history (default 28)")

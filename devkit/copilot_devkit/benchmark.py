@@ -1,7 +1,7 @@
 """Benchmark: the tap against a hand-written export, on the simulator, measured in one run.
 
-    python -m tap_copilot_metrics.benchmark            # full workloads (several minutes)
-    python -m tap_copilot_metrics.benchmark --smoke    # tiny workloads, for CI
+    python -m copilot_devkit.benchmark            # full workloads (several minutes)
+    python -m copilot_devkit.benchmark --smoke    # tiny workloads, for CI
 
 The simulator runs in this process (a thread); the tap and the baseline each run as a child
 process with stdout to /dev/null, so wall time, CPU time and peak RSS are theirs alone
@@ -175,7 +175,7 @@ class Bench:
     def baseline(self, label: str, kind: str, config: dict[str, Any], report: str = "") -> Measured:
         """Run the hand-written export as a child process."""
         result = self.workdir / "baseline-count.txt"
-        args = [sys.executable, "-m", "tap_copilot_metrics.benchmark", "--baseline", kind]
+        args = [sys.executable, "-m", "copilot_devkit.benchmark", "--baseline", kind]
         args += [self._write("baseline-config.json", config), str(result), report]
         self._traffic()
         wall, cpu, rss = run_child(args)
@@ -275,7 +275,7 @@ class RequestRecord:
 @contextmanager
 def simulator(*options: str, warm_days: int = 0) -> Iterator[SimulatorProcess]:
     """`copilot-api-simulator` started with `options` on a free port, stopped afterwards."""
-    args = [sys.executable, "-m", "tap_copilot_metrics.simulator", "--port", "0"]
+    args = [sys.executable, "-m", "copilot_devkit.simulator", "--port", "0"]
     args += ["--enterprises", "", *options]
     if warm_days:
         args += ["--warm", str(warm_days)]

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from copilot_devkit.simulator import Simulator
-from tap_runner import KEYS as PRIMARY_KEYS
-from tap_runner import TapRun, catalog_selecting
 
 from tap_copilot_metrics.tap import main
+from tests.tap_runner import KEYS as PRIMARY_KEYS
+from tests.tap_runner import TapRun, catalog_selecting
 
 STREAM = "copilot_metrics"
 KEYS = list(PRIMARY_KEYS[STREAM])

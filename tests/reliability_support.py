@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 
 import requests
 from copilot_devkit.simulator import Simulator
-from tap_runner import KEYS, TapRun, catalog_selecting
 
 from tap_copilot_metrics.tap import TapCopilotMetrics, main
+from tests.tap_runner import KEYS, TapRun, catalog_selecting
 
 #: The day column (and replication key) of the day-keyed streams.
 DAY_FIELD: dict[str, str] = {

@@ -14,7 +14,9 @@ import pytest
 from copilot_devkit.simulator import Simulator
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from metrics_support import (
+
+from tap_copilot_metrics.streams.metrics import CopilotMetricsStream
+from tests.metrics_support import (
     STREAM,
     cli_in_process,
     days_ago,
@@ -23,9 +25,7 @@ from metrics_support import (
     metrics_config,
     metrics_requests,
 )
-from tap_runner import sync_in_process
-
-from tap_copilot_metrics.streams.metrics import CopilotMetricsStream
+from tests.tap_runner import sync_in_process
 
 APP_ID = 31337
 INSTALLATION_ID = 4711

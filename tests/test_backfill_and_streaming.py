@@ -16,7 +16,8 @@ from collections import Counter
 from pathlib import Path
 
 from copilot_devkit.simulator import Simulator
-from tap_runner import KEYS, catalog_selecting, sync_in_process
+
+from tests.tap_runner import KEYS, catalog_selecting, sync_in_process
 
 REPORT_STREAMS = ["copilot_usage_daily", "copilot_user_usage_daily", "copilot_user_teams_daily"]
 

@@ -34,7 +34,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator
-from reliability_support import (
+
+import tap_copilot_metrics
+from tap_copilot_metrics.tap import TapCopilotMetrics
+from tests.reliability_support import (
     QUICK_RETRIES,
     assert_nothing_leaks,
     error_line,
@@ -46,11 +49,8 @@ from reliability_support import (
     tail,
     wait_for_tap_threads,
 )
-from tap_runner import TapRun
-from truth import expected_seat_key
-
-import tap_copilot_metrics
-from tap_copilot_metrics.tap import TapCopilotMetrics
+from tests.tap_runner import TapRun
+from tests.truth import expected_seat_key
 
 OPENAPI_DIR = Path(tap_copilot_metrics.__file__).parent / "openapi"
 ORG, TEAM, ENTERPRISE = "octo-org", "octo-org/justice-league", "octo-ent"

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 from copilot_devkit.simulator import Simulator
-from metrics_support import STREAM, cli_in_process, error_line, metrics_config
-from tap_runner import TapRun, run_tap, sync_in_process
+
+from tests.metrics_support import STREAM, cli_in_process, error_line, metrics_config
+from tests.tap_runner import TapRun, run_tap, sync_in_process
 
 APP_ID = "4242"
 INSTALLATION_ID = "77"

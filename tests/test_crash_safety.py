@@ -32,8 +32,9 @@ from typing import Any
 
 import pytest
 from copilot_devkit.simulator import Simulator
-from metrics_support import run_concurrently
-from reliability_support import (
+
+from tests.metrics_support import run_concurrently
+from tests.reliability_support import (
     QUICK_RETRIES,
     REPORT_STREAMS,
     all_keys,
@@ -48,7 +49,7 @@ from reliability_support import (
     states,
     tail,
 )
-from tap_runner import TapRun, catalog_selecting, run_tap
+from tests.tap_runner import TapRun, catalog_selecting, run_tap
 
 STREAMS = (*REPORT_STREAMS, "copilot_seats")
 DAYS = 12

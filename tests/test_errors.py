@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from copilot_devkit.simulator import Simulator
-from metrics_support import (
+
+from tests.metrics_support import (
     STREAM,
     cli_in_process,
     error_line,
@@ -22,7 +23,7 @@ from metrics_support import (
     metrics_requests,
     run_concurrently,
 )
-from tap_runner import TapRun, run_tap
+from tests.tap_runner import TapRun, run_tap
 
 WRONG_TOKEN = "ghp_this_token_is_not_valid_0000000000"
 PERMISSIONS = ["manage_billing:copilot", "read:org", "read:enterprise", "GitHub Copilot Business"]

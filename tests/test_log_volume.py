@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 from copilot_devkit.simulator import Simulator
-from tap_runner import TapRun, run_warnings
+
+from tests.tap_runner import TapRun, run_warnings
 
 #: Stderr may be at most this share of stdout, and no line longer than this many bytes.
 MAX_LOG_SHARE = 0.02

@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 import requests
 from copilot_devkit.simulator import Simulator
-from metrics_support import (
+from singer_sdk.exceptions import ConfigurationError, FatalAPIError
+
+from tap_copilot_metrics.errors import ConfigError, TapAPIError
+from tap_copilot_metrics.streams.metrics import RETENTION_DAYS, CopilotMetricsStream
+from tap_copilot_metrics.tap import TapCopilotMetrics
+from tests.metrics_support import (
     KEYS,
     STREAM,
     cli_in_process,
@@ -27,12 +32,7 @@ from metrics_support import (
     metrics_requests,
     scopes,
 )
-from singer_sdk.exceptions import ConfigurationError, FatalAPIError
-from tap_runner import TapRun, bookmark, catalog_selecting, run_tap, sync_in_process
-
-from tap_copilot_metrics.errors import ConfigError, TapAPIError
-from tap_copilot_metrics.streams.metrics import RETENTION_DAYS, CopilotMetricsStream
-from tap_copilot_metrics.tap import TapCopilotMetrics
+from tests.tap_runner import TapRun, bookmark, catalog_selecting, run_tap, sync_in_process
 
 
 def since(day: dt.date | str) -> str:

@@ -29,8 +29,10 @@ from typing import Any
 
 import pytest
 from copilot_devkit.simulator import Simulator
-from metrics_support import run_concurrently
-from reliability_support import (
+
+from tap_copilot_metrics.tap import TapCopilotMetrics
+from tests.metrics_support import run_concurrently
+from tests.reliability_support import (
     DAY_FIELD,
     DEBUG_ENV,
     QUICK_RETRIES,
@@ -50,9 +52,7 @@ from reliability_support import (
     tail,
     wait_for_tap_threads,
 )
-from tap_runner import TapRun, catalog_selecting, run_tap
-
-from tap_copilot_metrics.tap import TapCopilotMetrics
+from tests.tap_runner import TapRun, catalog_selecting, run_tap
 
 ORG, ENTERPRISE = "octo-org", "octo-ent"
 #: Enough seats for two pages of 100, so a fault can land on page 2.

@@ -19,8 +19,10 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from copilot_devkit.simulator import RequestLog, Simulator
-from tap_runner import bookmark, run_tap, sync_in_process
-from test_report_streams import (
+
+from tap_copilot_metrics.errors import ReportUnreadable
+from tests.tap_runner import bookmark, run_tap, sync_in_process
+from tests.test_report_streams import (
     REPORTS,
     SMALL,
     TWO_SCOPES,
@@ -34,8 +36,6 @@ from test_report_streams import (
     requested_days,
     scopes,
 )
-
-from tap_copilot_metrics.errors import ReportUnreadable
 
 USERS = "copilot_user_usage_daily"
 #: Files here are split, cut short or refused mid-way, which needs several lines on every day:

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from copilot_devkit.simulator import Simulator
 from copilot_devkit.simulator.data import EXAMPLES_DIR
-from tap_runner import KEYS, TapRun, bookmark, sync_in_process
 
 from tap_copilot_metrics.clock import utc_today
 from tap_copilot_metrics.errors import TapAPIError
+from tests.tap_runner import KEYS, TapRun, bookmark, sync_in_process
 
 EXAMPLES = EXAMPLES_DIR
 

@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 from copilot_devkit.simulator import Simulator
-from metrics_support import (
+
+from tap_copilot_metrics.errors import RetryBudgetExceeded
+from tap_copilot_metrics.tap import TapCopilotMetrics
+from tests.metrics_support import (
     KEYS,
     STREAM,
     days_ago,
@@ -22,10 +25,7 @@ from metrics_support import (
     metrics_config,
     metrics_requests,
 )
-from tap_runner import TapRun, catalog_selecting, sync_in_process
-
-from tap_copilot_metrics.errors import RetryBudgetExceeded
-from tap_copilot_metrics.tap import TapCopilotMetrics
+from tests.tap_runner import TapRun, catalog_selecting, sync_in_process
 
 FIRST_DAY = 5
 SECONDARY_WAIT = 0.3

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 from copilot_devkit.simulator import Simulator
-from tap_runner import TapRun, run_warnings
-from truth import Key, ScopeRef, configured_scopes, iso_days, table_spec
 
 from tap_copilot_metrics.tap import TapCopilotMetrics
+from tests.tap_runner import TapRun, run_warnings
+from tests.truth import Key, ScopeRef, configured_scopes, iso_days, table_spec
 
 #: Scope settings of each mix; teams as `org/slug` and as `org/*` (every team of the org).
 MIXES: dict[str, dict[str, list[str]]] = {

@@ -14,9 +14,9 @@ import datetime as dt
 import pytest
 from copilot_devkit.simulator import Simulator, SimulatorSettings
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-from tap_runner import ALL_STREAMS, catalog_selecting
 
 from tap_copilot_metrics.tap import TapCopilotMetrics
+from tests.tap_runner import ALL_STREAMS, catalog_selecting
 
 # The schemas declare every field GitHub documents; a few days of data do not use them all, and
 # the SDK's schema-vs-record test says so with a warning (not a failure).

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from copilot_devkit.simulator import Simulator
-from tap_runner import KEYS, TapRun, sync_in_process
-from test_report_streams import scopes
+
+from tests.tap_runner import KEYS, TapRun, sync_in_process
+from tests.test_report_streams import scopes
 
 MakeSimulator = Callable[..., Simulator]
 SEATS_PER_SCOPE = 230  # three pages of 100

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from copilot_devkit.simulator import Simulator
-from metrics_support import (
+
+from tests.metrics_support import (
     STREAM,
     cli_in_process,
     error_line,
@@ -23,7 +24,7 @@ from metrics_support import (
     metrics_requests,
     run_concurrently,
 )
-from tap_runner import TapRun, run_tap
+from tests.tap_runner import TapRun, run_tap
 
 DEBUG = {"TAP_COPILOT_METRICS_LOGLEVEL": "DEBUG"}
 APP_ID = 2024

@@ -23,7 +23,11 @@ from typing import Any
 
 import pytest
 from copilot_devkit.simulator import Simulator
-from reliability_support import (
+
+from tap_copilot_metrics.days import load_state_text, review_state
+from tap_copilot_metrics.errors import ConfigError
+from tap_copilot_metrics.settings import parse_settings
+from tests.reliability_support import (
     QUICK_RETRIES,
     assert_nothing_leaks,
     error_line,
@@ -34,11 +38,7 @@ from reliability_support import (
     sentinel_token,
     tail,
 )
-from tap_runner import TapRun
-
-from tap_copilot_metrics.days import load_state_text, review_state
-from tap_copilot_metrics.errors import ConfigError
-from tap_copilot_metrics.settings import parse_settings
+from tests.tap_runner import TapRun
 
 ORG, TEAM, ENTERPRISE = "octo-org", "octo-org/justice-league", "octo-ent"
 USAGE, METRICS = "copilot_usage_daily", "copilot_metrics"

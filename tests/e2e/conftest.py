@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 from copilot_devkit import demo
-from e2e_support import PROJECT, Meltano
-from pg_cluster import PgCluster, PgServer, find_bindir
+
+from tests.e2e.e2e_support import PROJECT, Meltano
+from tests.e2e.pg_cluster import PgCluster, PgServer, find_bindir
 
 #: The plugins the tests run (inheriting extractors share tap-copilot-metrics's venv).
 PLUGINS = ("tap-copilot-metrics", "target-duckdb", "target-postgres", "target-jsonl")

@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 from copilot_devkit import demo
 from copilot_devkit.simulator import Simulator
-from truth import (
+
+from tests.truth import (
     AGGREGATE,
     UNKNOWN,
     Key,

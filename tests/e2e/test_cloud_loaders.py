@@ -11,7 +11,8 @@ import json
 
 import pytest
 import yaml
-from e2e_support import PROJECT, Meltano
+
+from tests.e2e.e2e_support import PROJECT, Meltano
 
 LOADERS = ("target-snowflake", "target-bigquery")
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from copilot_devkit import demo
 from copilot_devkit.simulator import Simulator, SimulatorSettings
-from e2e_support import PROJECT, Meltano, iso_days, truth_daily_users
+
+from tests.e2e.e2e_support import PROJECT, Meltano, iso_days, truth_daily_users
 
 DAYS = 5
 

@@ -18,7 +18,8 @@ import duckdb
 import pytest
 from copilot_devkit import demo
 from copilot_devkit.simulator import RequestLog, Simulator
-from e2e_support import (
+
+from tests.e2e.e2e_support import (
     AGGREGATE,
     PROJECT,
     Key,

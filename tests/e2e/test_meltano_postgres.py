@@ -15,11 +15,19 @@ from typing import Any
 import psycopg
 import pytest
 from copilot_devkit.simulator import Simulator
-from e2e_support import Key, Meltano, Pipeline, expected_keys, iso_days, selected_tables, table_spec
-from pg_cluster import PgServer
 from psycopg import sql
 
 from tap_copilot_metrics.tap import TapCopilotMetrics
+from tests.e2e.e2e_support import (
+    Key,
+    Meltano,
+    Pipeline,
+    expected_keys,
+    iso_days,
+    selected_tables,
+    table_spec,
+)
+from tests.e2e.pg_cluster import PgServer
 
 SCHEMA = "copilot"
 DATABASE = "copilot_e2e"

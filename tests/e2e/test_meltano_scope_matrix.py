@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 from copilot_devkit.simulator import Simulator
-from e2e_support import Meltano, Pipeline, selected_tables
-from test_scope_matrix import MIXES
-from truth import configured_scopes, iso_days, table_spec
+
+from tests.e2e.e2e_support import Meltano, Pipeline, selected_tables
+from tests.test_scope_matrix import MIXES
+from tests.truth import configured_scopes, iso_days, table_spec
 
 DAYS = 3
 

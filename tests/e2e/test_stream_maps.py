@@ -17,7 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from copilot_devkit.simulator import Simulator
-from e2e_support import Meltano, Pipeline, iso_days, table_spec
+
+from tests.e2e.e2e_support import Meltano, Pipeline, iso_days, table_spec
 
 #: The streams that carry logins (a short selection keeps these runs quick).
 STREAMS = ("copilot_user_usage_daily", "copilot_user_teams_daily", "copilot_seats")

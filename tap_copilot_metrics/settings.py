@@ -1,8 +1,9 @@
 """Parse and check the tap's settings before any request is made.
 
-The SDK validates types against the JSON schema; this module checks what a schema cannot say
-(exactly one auth method, dates that exist and are ordered, team names of the form
-`org/team-slug`, no clear-text token over the network) and turns the result into a frozen
+The SDK checks each value's JSON type against the schema (config_schema.py, which also says how
+the three checks of a config divide the work); this module checks what a value means: limits and
+defaults read from that schema, exactly one auth method, dates that exist and are ordered, team
+names of the form `org/team-slug`, no clear-text token over the network. The result is a frozen
 `Settings` object that the streams read instead of raw config dictionaries.
 """
 
@@ -13,22 +14,21 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from tap_copilot_metrics.clock import utc_today
+from tap_copilot_metrics.config_schema import declared
 from tap_copilot_metrics.errors import ConfigError
 from tap_copilot_metrics.scopes import Scope, ScopeKind
 
-DEFAULT_API_URL = "https://api.github.com"
-DEFAULT_API_VERSION = "2026-03-10"
-DEFAULT_LOOKBACK_DAYS = 3
 #: Team slug meaning "every team of the organization" (`"octo-org/*"`).
 ALL_TEAMS = "*"
 
 #: An organization login, enterprise slug or team slug (also guards slugs used in URL paths).
 GITHUB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+N = TypeVar("N", int, float)
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,11 @@ def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> 
             f"{end_date.isoformat()} is before start_date {start_date.isoformat()}",
         )
 
-    lookback_days = _int(config, "lookback_days", DEFAULT_LOOKBACK_DAYS, minimum=0, maximum=365)
+    lookback_days = _int(config, "lookback_days")
     return Settings(
         api_url=_api_url(config),
-        api_version=_header_value(config, "api_version", spaces=False) or DEFAULT_API_VERSION,
+        api_version=_header_value(config, "api_version", spaces=False)
+        or declared("api_version")["default"],
         auth_token=auth_token,
         app=app,
         organizations=organizations,
@@ -131,15 +132,13 @@ def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> 
         lookback_days=lookback_days,
         user_agent=_header_value(config, "user_agent", spaces=True)
         or f"tap-copilot-metrics/{package_version}",
-        request_timeout_seconds=_number(config, "request_timeout_seconds", 60.0, minimum=0.1),
-        retry_max_elapsed_seconds=_number(config, "retry_max_elapsed_seconds", 600.0, minimum=0),
-        retry_initial_wait_seconds=_number(config, "retry_initial_wait_seconds", 2.0, minimum=0),
-        secondary_rate_limit_wait_seconds=_number(
-            config, "secondary_rate_limit_wait_seconds", 60.0, minimum=0
-        ),
-        download_concurrency=_int(config, "download_concurrency", 4, minimum=1, maximum=32),
+        request_timeout_seconds=_number(config, "request_timeout_seconds"),
+        retry_max_elapsed_seconds=_number(config, "retry_max_elapsed_seconds"),
+        retry_initial_wait_seconds=_number(config, "retry_initial_wait_seconds"),
+        secondary_rate_limit_wait_seconds=_number(config, "secondary_rate_limit_wait_seconds"),
+        download_concurrency=_int(config, "download_concurrency"),
         today=today,
-        backfill_from_28_day_reports=_bool(config, "backfill_from_28_day_reports", default=True),
+        backfill_from_28_day_reports=_bool(config, "backfill_from_28_day_reports"),
     )
 
 
@@ -275,25 +274,47 @@ def _is_timestamp(text: str) -> bool:
     return True
 
 
-def _int(config: Mapping[str, Any], name: str, default: int, *, minimum: int, maximum: int) -> int:
+def _given(config: Mapping[str, Any], name: str) -> Any:
+    """The setting's value, or None when it is unset or empty (its declared default applies)."""
     value = config.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(name, f"{value!r} is not a whole number") from None
+    return None if value == "" else value
+
+
+def _int(config: Mapping[str, Any], name: str) -> int:
+    """A whole number within the declared `minimum`..`maximum`, or the declared default."""
+    value = _given(config, name)
+    if value is None:
+        return int(declared(name)["default"])
+    number = _converted(name, value, int, "a whole number")
     if isinstance(value, float) and value != number:
         raise ConfigError(name, f"{value!r} is not a whole number")
+    minimum, maximum = declared(name)["minimum"], declared(name)["maximum"]
     if not minimum <= number <= maximum:
         raise ConfigError(name, f"must be between {minimum} and {maximum}, got {number}")
     return number
 
 
-def _bool(config: Mapping[str, Any], name: str, *, default: bool) -> bool:
-    value = config.get(name)
-    if value is None or value == "":
-        return default
+def _number(config: Mapping[str, Any], name: str) -> float:
+    """A number of at least the declared `minimum`, or the declared default."""
+    value = _given(config, name)
+    number = float(declared(name)["default"] if value is None else _converted(name, value, float))
+    minimum = declared(name)["minimum"]
+    if number < minimum:
+        raise ConfigError(name, f"must be at least {minimum}, got {number}")
+    return number
+
+
+def _converted(name: str, value: Any, kind: type[N], words: str = "a number") -> N:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(name, f"{value!r} is not {words}") from None
+
+
+def _bool(config: Mapping[str, Any], name: str) -> bool:
+    value = _given(config, name)
+    if value is None:
+        return bool(declared(name)["default"])
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in {"true", "false"}:
@@ -301,21 +322,8 @@ def _bool(config: Mapping[str, Any], name: str, *, default: bool) -> bool:
     raise ConfigError(name, f"must be true or false, got {value!r}")
 
 
-def _number(config: Mapping[str, Any], name: str, default: float, *, minimum: float) -> float:
-    value = config.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(name, f"{value!r} is not a number") from None
-    if number < minimum:
-        raise ConfigError(name, f"must be at least {minimum}, got {number}")
-    return number
-
-
 def _api_url(config: Mapping[str, Any]) -> str:
-    url = (_optional_str(config, "api_url") or DEFAULT_API_URL).rstrip("/")
+    url = (_optional_str(config, "api_url") or declared("api_url")["default"]).rstrip("/")
     if any(char.isspace() or ord(char) < 32 for char in url):
         raise ConfigError("api_url", "contains spaces or line breaks")
     try:

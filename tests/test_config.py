@@ -2,20 +2,25 @@
 
 Every case goes through the console entry point (`tap_copilot_metrics.tap:main`) in this process
 against a simulator that must see no request; a few also run as the real command in a subprocess
-(interpreter start-up costs about a second each).
+(interpreter start-up costs about a second each). The defaults and limits applied are the ones
+the schema declares (config_schema.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import pytest
 from copilot_devkit.simulator import Simulator
 
-from tests.metrics_support import STREAM, cli_in_process, error_line, metrics_config
+from tap_copilot_metrics.config_schema import CONFIG_SCHEMA
+from tap_copilot_metrics.errors import ConfigError
+from tap_copilot_metrics.settings import Settings, parse_settings
+from tests.metrics_support import STREAM, cli_in_process, metrics_config
+from tests.reliability_support import error_line
 from tests.tap_runner import TapRun, run_tap, sync_in_process
 
 APP_ID = "4242"
@@ -185,3 +190,32 @@ def test_a_pinned_day_is_said_once_at_info(simulator: Simulator, tmp_path: Path)
     assert len(said) == 1
     assert f"pinned to {day.isoformat()} by COPILOT_METRICS_TODAY" in said[0]
     assert " INFO " in said[0]
+
+
+#: The tap's own settings (the SDK adds its own to the schema in place).
+DECLARED = {
+    attribute.name: CONFIG_SCHEMA["properties"][attribute.name]
+    for attribute in fields(Settings)
+    if attribute.name in CONFIG_SCHEMA["properties"]
+}
+MINIMAL = {"auth_token": "ghp_x", "organizations": ["octo-org"]}
+
+
+def test_defaults_are_the_declared_ones() -> None:
+    """parse_settings takes each default from the schema `--about` shows, not from a copy."""
+    settings = parse_settings(MINIMAL)
+    for name, prop in DECLARED.items():
+        if "default" in prop:
+            assert getattr(settings, name) == prop["default"], name
+
+
+@pytest.mark.parametrize("name", [name for name, prop in DECLARED.items() if "minimum" in prop])
+def test_limits_are_the_declared_ones(name: str) -> None:
+    prop = DECLARED[name]
+    step = 1 if "integer" in prop["type"] else 0.01
+    for edge, beyond in ((prop["minimum"], -step), (prop.get("maximum"), step)):
+        if edge is None:
+            continue
+        assert getattr(parse_settings({**MINIMAL, name: edge}), name) == edge
+        with pytest.raises(ConfigError, match=f"`{name}`: must be .*{edge}"):
+            parse_settings({**MINIMAL, name: edge + beyond})

@@ -1,7 +1,9 @@
-"""Every setting the tap declares is declared the same way in meltano.yml and the README.
+"""Every setting is declared once, in the tap's schema; meltano.yml and the README copy it.
 
-`--about` (the tap's `config_jsonschema`) is the source; meltano.yml's inline settings and the
-README's settings table are checked against it: names, kinds, defaults and secret flags.
+`--about` (the tap's `config_jsonschema`, from the real command) is the source. meltano.yml's
+inline settings must match it in names, kinds, defaults (`value`), secret flags (`sensitive`) and,
+for the tap's own settings, descriptions; the README's settings table in names, types (with their
+limits and secret flags) and defaults.
 """
 
 from __future__ import annotations
@@ -52,9 +54,31 @@ def about() -> dict[str, dict[str, Any]]:
     return json.loads(completed.stdout)["settings"]["properties"]
 
 
-def kind_of(prop: dict[str, Any]) -> str:
-    types = [t for t in prop["type"] if t != "null"]
-    return MELTANO_KIND[(types[0], prop.get("format"))]
+def json_type(prop: dict[str, Any]) -> str:
+    return next(t for t in prop["type"] if t != "null")
+
+
+def meltano_kind(prop: dict[str, Any]) -> str:
+    return MELTANO_KIND[(json_type(prop), prop.get("format"))]
+
+
+def readme_type(prop: dict[str, Any]) -> str:
+    """The README's type cell: `integer, 0 to 365`, `number, at least 0.1`, `string, secret`."""
+    kind = prop.get("format") or json_type(prop)
+    if kind == "array":
+        kind = f"list of {json_type(prop['items'])}s"
+    parts = [kind]
+    if "minimum" in prop:
+        limit = f"{prop['minimum']} to {prop['maximum']}" if "maximum" in prop else "at least {}"
+        parts.append(limit.format(prop["minimum"]))
+    if prop.get("secret"):
+        parts.append("secret")
+    return ", ".join(parts)
+
+
+def shown(value: Any) -> str:
+    """A default as the README writes it (`true`, not `True`)."""
+    return json.dumps(value) if isinstance(value, bool) else str(value)
 
 
 def meltano_settings() -> dict[str, dict[str, Any]]:
@@ -63,16 +87,14 @@ def meltano_settings() -> dict[str, dict[str, Any]]:
     return {setting["name"]: setting for setting in plugin["settings"]}
 
 
-def readme_settings() -> dict[str, str]:
-    """Setting name -> the default column of the README's settings table."""
+def readme_table() -> dict[str, tuple[str, str]]:
+    """Setting name -> (type, default) cells of the README's settings table."""
     section = (ROOT / "README.md").read_text().split("\n## Settings\n", 1)[1].split("\n#", 1)[0]
-    table: dict[str, str] = {}
+    table: dict[str, tuple[str, str]] = {}
     for line in section.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
-        if len(cells) != 3 or not cells[0].startswith("`"):
-            continue
-        for name in re.findall(r"`([a-z0-9_]+)`", cells[0]):
-            table[name] = cells[2]
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and re.fullmatch(r"`[a-z0-9_]+`", cells[0]):
+            table[cells[0].strip("`")] = (cells[1], cells[2])
     return table
 
 
@@ -85,26 +107,23 @@ def test_meltano_yml_declares_every_setting_as_the_tap_does(
     assert set(declared) <= set(about), sorted(set(declared) - set(about))
     for name, setting in declared.items():
         prop = about[name]
-        assert setting["kind"] == kind_of(prop), name
-        assert bool(setting.get("sensitive")) == bool(prop.get("secret")), name
-        if "value" in setting:
-            assert setting["value"] == prop.get("default"), name
-        elif prop.get("default") is not None:
-            # Descriptions say the default, as the tap applies it when nothing is set.
-            default = prop["default"]
-            text = str(default).lower() if isinstance(default, bool) else str(default)
-            assert f"default {text}" in setting["description"].lower(), name
+        assert setting["kind"] == meltano_kind(prop), name
+        assert setting.get("sensitive", False) == prop.get("secret", False), name
+        assert setting.get("value") == prop.get("default"), name
+        if name in tap_settings:
+            assert setting["description"] == prop["description"], name
 
 
-def test_the_readme_table_lists_every_setting_with_its_default(
+def test_the_readme_table_lists_every_setting_as_the_tap_does(
     about: dict[str, dict[str, Any]],
 ) -> None:
-    table = readme_settings()
-    tap_settings = set(about) - SDK_SETTINGS
-    assert set(table) == tap_settings
-    for name in tap_settings:
-        default = about[name].get("default")
-        if default is None:
-            continue
-        text = str(default).lower() if isinstance(default, bool) else str(default)
-        assert f"`{text}`" in table[name], (name, table[name])
+    table = readme_table()
+    assert set(table) == set(about) - SDK_SETTINGS
+    for name, (type_cell, default_cell) in table.items():
+        prop = about[name]
+        assert type_cell == readme_type(prop), name
+        if "default" in prop:
+            assert default_cell == f"`{shown(prop['default'])}`", name
+        else:
+            # What applies without a value is said in words, never as a literal value.
+            assert not re.fullmatch(r"`[^`]*`", default_cell), name

@@ -1,4 +1,4 @@
-"""The tap: its settings, its streams, and one shared HTTP session and authenticator."""
+"""The tap: its settings, its streams, one authenticator and one report downloader per run."""
 
 from __future__ import annotations
 
@@ -11,25 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from jsonschema import Draft7Validator, ValidationError
 from singer_sdk import Stream, Tap
-from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigurationError, FatalAPIError
 
 from tap_copilot_metrics.auth import GitHubAuth
 from tap_copilot_metrics.clock import TODAY_VARIABLE, pinned_today
-from tap_copilot_metrics.days import load_state_text, review_state
+from tap_copilot_metrics.config_schema import CONFIG_SCHEMA
 from tap_copilot_metrics.downloads import ReportDownloader
 from tap_copilot_metrics.errors import ConfigError, OutputClosed
 from tap_copilot_metrics.output import BufferedMsgSpecWriter, end_closed_output_run
 from tap_copilot_metrics.retry import RetryPolicy
-from tap_copilot_metrics.settings import (
-    DEFAULT_API_URL,
-    DEFAULT_API_VERSION,
-    DEFAULT_LOOKBACK_DAYS,
-    Settings,
-    parse_settings,
-)
+from tap_copilot_metrics.sdk_private import ConfigCheckedWithoutValues
+from tap_copilot_metrics.settings import Settings, parse_settings
+from tap_copilot_metrics.statefiles import load_state_text, review_state
 from tap_copilot_metrics.streams.billing import CopilotBillingStream, CopilotSeatsStream
 from tap_copilot_metrics.streams.breakdowns import BREAKDOWN_STREAMS
 from tap_copilot_metrics.streams.metrics import CopilotMetricsStream
@@ -40,126 +34,16 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     PACKAGE_VERSION = "0"
 
-STRING_LIST = th.ArrayType(th.StringType)
 
-
-class TapCopilotMetrics(Tap):
+class TapCopilotMetrics(ConfigCheckedWithoutValues, Tap):
     """Singer tap for GitHub Copilot metrics."""
 
     name = "tap-copilot-metrics"
     message_writer_class = BufferedMsgSpecWriter
 
-    config_jsonschema = th.PropertiesList(
-        th.Property(
-            "auth_token",
-            th.StringType,
-            secret=True,
-            description="GitHub token: classic or fine-grained PAT, or an installation token.",
-        ),
-        th.Property("app_id", th.StringType, description="GitHub App id (instead of auth_token)."),
-        th.Property(
-            "app_private_key",
-            th.StringType,
-            secret=True,
-            description="The GitHub App's private key (PEM).",
-        ),
-        th.Property(
-            "app_installation_id",
-            th.StringType,
-            description="Installation id of the GitHub App on the organization or enterprise.",
-        ),
-        th.Property(
-            "api_url",
-            th.StringType,
-            default=DEFAULT_API_URL,
-            description="API root: https://api.github.com, https://api.<sub>.ghe.com or "
-            "https://<host>/api/v3.",
-        ),
-        th.Property(
-            "api_version",
-            th.StringType,
-            default=DEFAULT_API_VERSION,
-            description="Value of the X-GitHub-Api-Version header.",
-        ),
-        th.Property("organizations", STRING_LIST, description="Organization logins."),
-        th.Property("enterprises", STRING_LIST, description="Enterprise slugs."),
-        th.Property(
-            "teams",
-            STRING_LIST,
-            description='Teams as "org/team-slug", for team-level copilot_metrics.',
-        ),
-        th.Property("start_date", th.DateType, description="First day wanted (YYYY-MM-DD)."),
-        th.Property(
-            "end_date",
-            th.DateType,
-            description="Last day wanted, inclusive (YYYY-MM-DD); default yesterday (UTC).",
-        ),
-        th.Property(
-            "lookback_days",
-            th.IntegerType,
-            default=DEFAULT_LOOKBACK_DAYS,
-            description="Days before the bookmark read again on every run (late or restated data).",
-        ),
-        th.Property("user_agent", th.StringType, description="User-Agent header to send."),
-        th.Property(
-            "request_timeout_seconds",
-            th.NumberType,
-            default=60,
-            description="Timeout of one HTTP request.",
-        ),
-        th.Property(
-            "retry_max_elapsed_seconds",
-            th.NumberType,
-            default=600,
-            description="Longest total time spent retrying one request before failing.",
-        ),
-        th.Property(
-            "retry_initial_wait_seconds",
-            th.NumberType,
-            default=2,
-            description="First wait of the exponential backoff (doubles on each retry).",
-        ),
-        th.Property(
-            "secondary_rate_limit_wait_seconds",
-            th.NumberType,
-            default=60,
-            description="Wait after a secondary rate limit that names no Retry-After.",
-        ),
-        th.Property(
-            "backfill_from_28_day_reports",
-            th.BooleanType,
-            default=True,
-            description="On a backfill of the recent weeks, read the 28-day reports (one call) "
-            "instead of one 1-day report per day; the records are the same.",
-        ),
-        th.Property(
-            "download_concurrency",
-            th.IntegerType,
-            default=4,
-            description="Report days fetched ahead (envelope and files) while the current day "
-            "is emitted.",
-        ),
-    ).to_dict()
-
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """The SDK's JSON-schema check of the settings, worded without their values.
-
-        The SDK's own messages quote the offending value (`'<token>' is not of type 'string'`),
-        which would print a secret pasted into the wrong shape; these name only the setting.
-        """
-        schema = self.config_jsonschema
-        self.append_builtin_config(schema)
-        validator = Draft7Validator(schema)
-        errors = [
-            ConfigError(
-                ".".join(str(part) for part in error.absolute_path) or "config",
-                _expected(error),
-            )
-            for error in validator.iter_errors(self._config)
-        ]
-        if errors and raise_errors:
-            raise errors[0]
-        return [str(error) for error in errors]
+    #: Declared in config_schema.py; checked by `ConfigCheckedWithoutValues` (JSON shapes),
+    #: then by `parse_settings` (meanings) in `__init__`.
+    config_jsonschema = CONFIG_SCHEMA
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Check a `--state` before using it: damaged is one clear line, stale is a warning."""
@@ -172,11 +56,6 @@ class TapCopilotMetrics(Tap):
     def settings(self) -> Settings:
         """Checked settings; the first bad one stops the run before any request."""
         return parse_settings(self.config, package_version=PACKAGE_VERSION)
-
-    @cached_property
-    def api_session(self) -> requests.Session:
-        """Connection pool shared by every API call of the run."""
-        return requests.Session()
 
     @cached_property
     def github_auth(self) -> GitHubAuth:
@@ -220,19 +99,11 @@ class TapCopilotMetrics(Tap):
                 )
 
 
-def _expected(error: ValidationError) -> str:
-    """What the schema wanted, never the value that was given."""
-    if error.validator == "type":
-        return f"must be of type {error.validator_value}"
-    if error.validator == "required":
-        return "a required setting is missing"
-    return f"does not satisfy the `{error.validator}` rule of the settings schema"
-
-
 def check_input_files(argv: list[str]) -> None:
     """`--config` and `--state` files that are missing or not a JSON object: one line each.
 
-    The SDK would end in a traceback (FileNotFoundError, JSONDecodeError, TypeError).
+    The SDK would end in a traceback (FileNotFoundError, JSONDecodeError, TypeError). Only the
+    files: their settings are checked afterwards (see config_schema.py).
     """
     for flag, value in itertools.pairwise(argv):
         if flag not in ("--config", "--state") or value == "ENV":

@@ -1,27 +1,29 @@
-"""The base of every stream: GitHub's headers, shared auth, retries and one-line error messages."""
+"""The base of every stream: GitHub's headers, auth, a session per thread, retries, error lines."""
 
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import msgspec
 import requests
+from singer_sdk import metrics
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
 from singer_sdk.streams import RESTStream
 
 from tap_copilot_metrics.errors import TapAPIError
+from tap_copilot_metrics.handoff import BatchHandoff
 from tap_copilot_metrics.retry import RetryPolicy, is_rate_limited
 from tap_copilot_metrics.scopes import Scope, ScopeKind
+from tap_copilot_metrics.sessions import ThreadSessions
 
 if TYPE_CHECKING:
     from backoff.types import Details
@@ -34,17 +36,6 @@ _SCOPE_IN_PATH = re.compile(
     r"/orgs/(?P<org>[^/]+)/team/(?P<team>[^/]+)/|/orgs/(?P<org_only>[^/]+)/|/enterprises/(?P<ent>[^/]+)/"
 )
 _JSON = msgspec.json.Decoder()
-
-
-@runtime_checkable
-class RowDeriver(Protocol):
-    """A child stream whose rows are computed from its parent's records."""
-
-    name: str
-
-    def collect(self, record: dict[str, Any]) -> None:
-        """Keep the child's rows of one parent record until the child is next synced."""
-        ...
 
 
 def scope_from_url(url: str) -> Scope | None:
@@ -97,21 +88,20 @@ class GitHubStream(RESTStream[Any]):
     #: the SDK's recursive conformance would only re-walk every value (measured: about 70% of
     #: the CPU time of a per-user backfill) and drop fields GitHub added after our schema.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-    #: Breakdown rows go to child streams in batches of at most this many parent records.
-    CHILD_BATCH_RECORDS: ClassVar[int] = 500
 
-    _tap: TapCopilotMetrics
-    #: False while more records of the same day follow the current one (see ReportStream).
-    _record_closes_batch: bool = True
-    _pending_parents: int = 0
     #: The current scope's figures for its closing log line (see `get_records`).
     _tally: Counter[str]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, tap: TapCopilotMetrics, *args: Any, **kwargs: Any) -> None:
         # Each stream works on its own copy of its schema: the schemas are module-level dicts,
         # and SDK mappers and catalogs may edit a stream's schema in place.
         kwargs.setdefault("schema", copy.deepcopy(self.declared_schema))
-        super().__init__(*args, **kwargs)
+        super().__init__(tap, *args, **kwargs)
+        #: The tap, kept here rather than read from the SDK's private `_tap`.
+        self.copilot_tap = tap
+        #: Breakdown rows for child streams (see tap_copilot_metrics.handoff).
+        self.handoff = BatchHandoff()
+        self._sessions = ThreadSessions()
         self._tally = Counter()
         self._tally_lock = threading.Lock()
 
@@ -120,7 +110,7 @@ class GitHubStream(RESTStream[Any]):
     @property
     def settings(self) -> Settings:
         """The run's checked settings."""
-        return self._tap.settings
+        return self.copilot_tap.settings
 
     @property
     def url_base(self) -> str:
@@ -139,12 +129,16 @@ class GitHubStream(RESTStream[Any]):
     @property
     def authenticator(self) -> GitHubAuth:
         """One authenticator for the whole run, so an App token is minted once."""
-        return self._tap.github_auth
+        return self.copilot_tap.github_auth
 
     @property
     def requests_session(self) -> requests.Session:
-        """One connection pool for all API calls of the run."""
-        return self._tap.api_session
+        """The calling thread's session: prefetch workers call the API too (sessions.py)."""
+        return self._sessions.get()
+
+    def release_session(self) -> None:
+        """Hand back the calling thread's session (a prefetch worker ends)."""
+        self._sessions.release()
 
     @property
     def timeout(self) -> int:
@@ -211,28 +205,8 @@ class GitHubStream(RESTStream[Any]):
     def generate_child_contexts(
         self, record: dict[str, Any], context: Context | None
     ) -> Iterator[Context]:
-        """Hand breakdown rows to the selected child streams, a batch at a time.
-
-        This is the one place where a parent hands rows to its breakdowns. Each child collects
-        its rows from the record now, before the SDK drops deselected properties from it on
-        output; the context handed on is only the scope, because the SDK repeats a child's
-        context in its log lines. A batch closes at the end of a day (or every
-        CHILD_BATCH_RECORDS records), so memory stays flat and child streams are synced once
-        per batch, not once per record.
-        """
-        children = [
-            child
-            for child in self.child_streams
-            if child.selected and isinstance(child, RowDeriver)
-        ]
-        if not children:
-            return
-        for child in children:
-            child.collect(record)
-        self._pending_parents += 1
-        if self._record_closes_batch or self._pending_parents >= self.CHILD_BATCH_RECORDS:
-            self._pending_parents = 0
-            yield dict(context or {})
+        """Hand breakdown rows to the selected child streams (see tap_copilot_metrics.handoff)."""
+        return self.handoff.hand_over(record, self.child_streams, context)
 
     def get_json(
         self, url: str, params: dict[str, Any] | None = None, context: Context | None = None
@@ -241,24 +215,34 @@ class GitHubStream(RESTStream[Any]):
         prepared = self.build_prepared_request(
             method="GET", url=url, params=params or {}, headers=self.http_headers
         )
-        return self.request_decorator(self._request)(prepared, context)
+        send: Callable[..., requests.Response] = self.request_decorator(self._send)
+        return send(prepared, context)
 
-    def checkpoint(self, context: Context | None, day: dt.date) -> None:
-        """Bookmark `day` as complete and emit STATE now.
+    def _send(
+        self, prepared: requests.PreparedRequest, context: Context | None
+    ) -> requests.Response:
+        """What the SDK's paging loop does with one request, through its public names.
 
-        The SDK moves a bookmark record by record and only while the stream itself is selected;
-        day-keyed streams instead bookmark whole days, also when only their breakdowns are
-        selected, so a resumed run never skips a day it did not finish.
+        Sent authenticated on the thread's session, timed in the SDK's `http_request_duration`
+        METRIC line (its endpoint tag is the stream's `path`), then sorted by `validate_response`.
         """
-        state = self.get_context_state(context)
-        state["replication_key"] = self.replication_key
-        # Re-reading the lookback window must not lower the bookmark the run started from: a
-        # run killed there would otherwise restart lookback_days earlier each time.
-        started_from = self.get_starting_replication_key_value(context)
-        floor = str(started_from)[:10] if started_from else ""
-        state["replication_key_value"] = max(day.isoformat(), floor)
-        self.state_manager.is_flushed = False
-        self._write_state_message()
+        response = self.requests_session.send(
+            self.authenticator(prepared), timeout=self.timeout, allow_redirects=self.allow_redirects
+        )
+        status = response.status_code
+        tags: dict[str, Any] = {
+            metrics.Tag.STREAM: self.name,
+            metrics.Tag.ENDPOINT: self.path,
+            metrics.Tag.HTTP_STATUS_CODE: status,
+            metrics.Tag.STATUS: metrics.Status.SUCCEEDED if status < 400 else metrics.Status.FAILED,
+        }
+        if context:
+            tags[metrics.Tag.CONTEXT] = context
+        duration = response.elapsed.total_seconds()
+        point = metrics.Point("timer", metrics.Metric.HTTP_REQUEST_DURATION, duration, tags)
+        metrics.log(self.metrics_logger, point)
+        self.validate_response(response)
+        return response
 
     def retry_policy(self) -> RetryPolicy:
         """The bounded retry loop configured for this run."""

@@ -26,6 +26,7 @@ from tap_copilot_metrics.retry import (
     RetryPolicy,
     is_rate_limited,
 )
+from tap_copilot_metrics.sessions import ThreadSessions
 
 CHUNK_BYTES = 256 * 1024
 
@@ -65,8 +66,13 @@ class ReportDownloader:
         self._policy = policy
         self._timeout = timeout
         self._logger = logger
-        # Deliberately not the API session: no Authorization header may reach blob storage.
-        self._session = requests.Session()
+        # Deliberately not the API sessions: no Authorization header may reach blob storage.
+        # Downloads run on prefetch workers too: each thread uses a session of its own.
+        self._sessions = ThreadSessions()
+
+    def release_session(self) -> None:
+        """Hand back the calling thread's session (a prefetch worker ends)."""
+        self._sessions.release()
 
     def download(self, url: str, *, source: str) -> IO[bytes]:
         """The file's bytes, spooled to disk; transient faults are retried within the budget.
@@ -102,7 +108,7 @@ class ReportDownloader:
 
     def _fetch_into(self, spooled: IO[bytes], url: str, *, source: str) -> None:
         try:
-            response = self._session.get(url, stream=True, timeout=self._timeout)
+            response = self._sessions.get().get(url, stream=True, timeout=self._timeout)
         except (
             requests.exceptions.InvalidURL,
             requests.exceptions.MissingSchema,

@@ -8,12 +8,15 @@ checkpointed, only after every earlier day.
 
 The workers are daemon threads, not a ThreadPoolExecutor's: when a run fails, the days fetched
 ahead must not keep the process alive (the interpreter joins executor threads at exit, which
-could mean minutes of retries after the error line).
+could mean minutes of retries after the error line). A worker lives as long as its prefetcher
+and fetches day after day, so it keeps its own HTTP sessions (sessions.py) and their connections
+from one day to the next; `on_worker_exit` runs on each worker as it ends, to hand them back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -41,6 +44,14 @@ class FetchStopped(Exception):
     """The run no longer needs this day (it stopped or failed): give up quietly."""
 
 
+#: A day to fetch and where its result goes; None tells a worker to end.
+_Job = tuple[dt.date, Future[FetchedDay]] | None
+
+
+def _nothing() -> None:
+    return
+
+
 class DayPrefetcher:
     """Yields `fetch(day, stopped)` results in day order, keeping up to `ahead` days in flight."""
 
@@ -51,12 +62,17 @@ class DayPrefetcher:
         *,
         ahead: int,
         name: str,
+        on_worker_exit: Callable[[], None] = _nothing,
     ) -> None:
         self._fetch = fetch
         self._days = iter(days)
         self._ahead = max(ahead, 1)
         self._name = name
+        self._on_worker_exit = on_worker_exit
+        #: Days handed to the workers and not yet consumed, in day order.
         self._in_flight: deque[Future[FetchedDay]] = deque()
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._workers = 0
         #: Set when the consumer stops; fetches check it between requests (FetchStopped).
         self.stopped = threading.Event()
 
@@ -75,34 +91,43 @@ class DayPrefetcher:
             self.close()
 
     def close(self) -> None:
-        """Stop fetching ahead; whatever was fetched but not consumed is removed when done."""
+        """Stop fetching ahead: days not started are dropped, fetched ones removed when done."""
         self.stopped.set()
         for future in self._in_flight:
-            future.add_done_callback(_close_result)
+            if not future.cancel():  # already being fetched
+                future.add_done_callback(_close_result)
         self._in_flight.clear()
         self._days = iter(())
+        for _ in range(self._workers):
+            self._jobs.put(None)
+        self._workers = 0
 
     def _top_up(self) -> None:
         while len(self._in_flight) < self._ahead:
             day = next(self._days, None)
             if day is None:
                 return
-            self._in_flight.append(self._start(day))
+            future: Future[FetchedDay] = Future()
+            self._in_flight.append(future)
+            self._jobs.put((day, future))
+            if self._workers < self._ahead:
+                self._workers += 1
+                name = f"{self._name}-{self._workers}"
+                threading.Thread(target=self._work, name=name, daemon=True).start()
 
-    def _start(self, day: dt.date) -> Future[FetchedDay]:
-        future: Future[FetchedDay] = Future()
-
-        def work() -> None:
-            future.set_running_or_notify_cancel()
-            try:
-                if self.stopped.is_set():
-                    raise FetchStopped
-                future.set_result(self._fetch(day, self.stopped))
-            except BaseException as exc:  # handed to the main thread by future.result()
-                future.set_exception(exc)
-
-        threading.Thread(target=work, name=f"{self._name}-{day}", daemon=True).start()
-        return future
+    def _work(self) -> None:
+        """A worker: fetch queued days one after another until told to end."""
+        try:
+            while (job := self._jobs.get()) is not None:
+                day, future = job
+                if not future.set_running_or_notify_cancel():
+                    continue  # dropped by close()
+                try:
+                    future.set_result(self._fetch(day, self.stopped))
+                except BaseException as exc:  # handed to the main thread by future.result()
+                    future.set_exception(exc)
+        finally:
+            self._on_worker_exit()
 
 
 def _close_result(future: Future[FetchedDay]) -> None:

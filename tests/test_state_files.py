@@ -14,21 +14,22 @@ What is right for a user:
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from copilot_devkit.simulator import Simulator
 
-from tap_copilot_metrics.days import load_state_text, review_state
 from tap_copilot_metrics.errors import ConfigError
 from tap_copilot_metrics.settings import parse_settings
+from tap_copilot_metrics.statefiles import load_state_text, review_state
 from tests.reliability_support import (
+    ENTERPRISE,
+    ORG,
     QUICK_RETRIES,
+    TEAM,
     assert_nothing_leaks,
     error_line,
     keyed,
@@ -36,20 +37,20 @@ from tests.reliability_support import (
     records,
     run_cli,
     sentinel_token,
+    state_with,
     tail,
 )
+from tests.sim_support import days_ago
 from tests.tap_runner import TapRun
 
-ORG, TEAM, ENTERPRISE = "octo-org", "octo-org/justice-league", "octo-ent"
 USAGE, METRICS = "copilot_usage_daily", "copilot_metrics"
 STREAMS = (USAGE, METRICS)
 DAYS = 6
 LOOKBACK = 1
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    with Simulator(
+pytestmark = [
+    pytest.mark.simulator(
         token=sentinel_token(),
         organizations={ORG: ["justice-league"]},
         enterprises=[ENTERPRISE],
@@ -57,18 +58,13 @@ def sim() -> Iterator[Simulator]:
         users_per_enterprise=20,
         seats_per_org=3,
         files_per_report=1,
-    ) as simulator:
-        yield simulator
+    ),
+    pytest.mark.usefixtures("fresh_sim"),
+]
 
 
-@pytest.fixture(autouse=True)
-def _fresh(sim: Simulator) -> None:
-    sim.faults.clear()
-    sim.clear_requests()
-
-
-def day(sim: Simulator, days_ago: int) -> str:
-    return (sim.settings.today - dt.timedelta(days=days_ago)).isoformat()
+def day(sim: Simulator, days: int) -> str:
+    return days_ago(sim, days).isoformat()
 
 
 @pytest.fixture(scope="module")
@@ -99,12 +95,6 @@ def report_days_asked(sim: Simulator, scope_path: str) -> list[str]:
     report = "organization-1-day" if scope_path.startswith("/orgs/") else "enterprise-1-day"
     path = f"{scope_path}/copilot/metrics/reports/{report}"
     return sorted(r.query["day"] for r in sim.requests if r.path == path)
-
-
-def one_partition(stream: str, scope: str, name: str, value: Any) -> dict[str, Any]:
-    """A state with a single partition bookmark."""
-    key = "date" if stream == METRICS else "day"
-    return {"bookmarks": {stream: {"partitions": [partition(scope, name, value, key)]}}}
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -243,7 +233,7 @@ def test_a_bookmark_that_is_not_a_usable_date_is_one_line_naming_it(
 def test_a_bad_bookmark_of_a_later_stream_stops_the_run_with_one_line(
     sim: Simulator, config: dict[str, Any], tmp_path: Path
 ) -> None:
-    state = one_partition(METRICS, "enterprise", ENTERPRISE, "soon")
+    state = state_with({(METRICS, "enterprise", ENTERPRISE): "soon"})
 
     run = run_cli(config, tmp_path, streams=STREAMS, state=state)
 
@@ -256,7 +246,7 @@ def test_a_bad_bookmark_of_a_later_stream_stops_the_run_with_one_line(
 def test_a_bad_bookmark_of_a_later_stream_is_refused_before_any_request(
     sim: Simulator, config: dict[str, Any], tmp_path: Path
 ) -> None:
-    state = one_partition(METRICS, "enterprise", ENTERPRISE, "soon")
+    state = state_with({(METRICS, "enterprise", ENTERPRISE): "soon"})
 
     run = run_cli(config, tmp_path, streams=STREAMS, state=state)
 
@@ -321,7 +311,7 @@ def test_harmless_leftovers_in_the_state_are_named_in_a_warning(
     assert any(all(w in m for w in words) for m in warnings_of(caplog)), warnings_of(caplog)
 
 
-# --- the checks themselves (days.py), ready for the tap to call --------------------------------
+# --- the checks themselves (statefiles.py), ready for the tap to call --------------------------
 
 
 @pytest.fixture

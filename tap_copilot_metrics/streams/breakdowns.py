@@ -3,8 +3,9 @@
 Warehouses want `sum(total_code_acceptances) / sum(total_code_suggestions)` to be one plain
 query, not a JSON walk through editors > models > languages. Each breakdown stream is an SDK
 child of the stream whose records hold the arrays; its rows are computed from records the parent
-already fetched (no second request). Selecting a breakdown without its parent works: the SDK then
-reads the parent without emitting it.
+already fetched, with no second request (how they are handed over: tap_copilot_metrics.handoff).
+Selecting a breakdown without its parent works: the SDK then reads the parent without emitting
+it.
 
 Rows keep the parent's key columns and GitHub's field names. A dimension GitHub leaves null or
 empty becomes `unknown` (key columns may never be null or empty; target-duckdb loads "" as NULL).
@@ -18,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from singer_sdk import Stream
-from singer_sdk.helpers.types import Context
 
+from tap_copilot_metrics.handoff import CollectingStream, Row
 from tap_copilot_metrics.streams.metrics import CopilotMetricsStream
 from tap_copilot_metrics.streams.reports import CopilotUsageDailyStream, CopilotUserUsageDailyStream
 
@@ -28,7 +29,6 @@ UNKNOWN = "unknown"
 #: Separator of flattened nested objects (`last_known_ide_version__ide_version`).
 NESTED_SEPARATOR = "__"
 
-Row = dict[str, Any]
 Schema = dict[str, Any]
 
 
@@ -164,8 +164,8 @@ def _is_container(prop: Schema) -> bool:
     return bool({"object", "array"} & set(_types(prop)))
 
 
-class BreakdownStream(Stream):
-    """Rows of one breakdown, collected from the parent's records (see `GitHubStream`)."""
+class BreakdownStream(CollectingStream):
+    """Rows of one breakdown, made from the parent's records (see tap_copilot_metrics.handoff)."""
 
     breakdown: ClassVar[Breakdown]
     # Rows arrive in the parent's order: per scope, days ascending, so each scope partition's
@@ -185,16 +185,10 @@ class BreakdownStream(Stream):
         self.parent_keys = parent_keys
         self.primary_keys = [*parent_keys, *self.breakdown.dimensions]
         self.replication_key = parent.replication_key
-        self._collected: list[Row] = []
 
-    def collect(self, record: Row) -> None:
-        """Keep this breakdown's rows of one parent record for the next sync."""
-        self._collected.extend(self.breakdown.rows(record, self.parent_keys))
-
-    def get_records(self, context: Context | None) -> Iterable[Row]:
-        """The rows collected since the last sync (the parent syncs this stream per batch)."""
-        rows, self._collected = self._collected, []
-        yield from rows
+    def rows_of(self, record: Row) -> Iterable[Row]:
+        """The breakdown's flat rows of one parent record."""
+        return self.breakdown.rows(record, self.parent_keys)
 
 
 def _breakdown_stream(

@@ -17,17 +17,27 @@ import requests
 from singer_sdk.helpers.types import Context
 from singer_sdk.pagination import PageNumberPaginator
 
-from tap_copilot_metrics.client import GitHubStream, decoded_json, github_message
-from tap_copilot_metrics.days import DayWindow, parse_bookmark, request_window
+from tap_copilot_metrics.client import decoded_json, github_message
+from tap_copilot_metrics.days import DayWindow
 from tap_copilot_metrics.errors import TapAPIError
 from tap_copilot_metrics.schemas import COPILOT_METRICS_SCHEMA
 from tap_copilot_metrics.scopes import Scope, ScopeKind
 from tap_copilot_metrics.settings import ALL_TEAMS, GITHUB_NAME
+from tap_copilot_metrics.streams.daily import DailyStream
 
 #: GitHub rejects a `since` more than 100 days back. `since` is a timestamp compared with "now",
 #: so midnight 100 days ago is already too old after 00:00 UTC: the oldest safe day is today - 99.
 RETENTION_DAYS = 100
+OLDEST_SAFE_DAY_AGE = RETENTION_DAYS - 1
 PAGE_SIZE = 100
+
+
+#: Why an `org/*` entry could not be expanded into the organization's teams.
+_TEAMS_REFUSED = (
+    "Listing the teams of organization '{org}' for the `teams` entry '{org}/*' answered "
+    "{status}{said}: check the organization name, and that the credentials can list its teams "
+    '(classic `read:org`, or the organization permission "Members" (read))'
+)
 
 
 class DayPagePaginator(PageNumberPaginator):
@@ -68,7 +78,7 @@ def _dates(response: requests.Response) -> list[dt.date]:
     return dates
 
 
-class CopilotMetricsStream(GitHubStream):
+class CopilotMetricsStream(DailyStream):
     """Daily Copilot metrics per organization, team and enterprise (legacy metrics API)."""
 
     name = "copilot_metrics"
@@ -84,6 +94,8 @@ class CopilotMetricsStream(GitHubStream):
     declared_schema = COPILOT_METRICS_SCHEMA
     scope_kinds = (ScopeKind.ORGANIZATION, ScopeKind.TEAM, ScopeKind.ENTERPRISE)
     endpoint_label = "the Copilot metrics API"
+    max_age_days = OLDEST_SAFE_DAY_AGE
+    kept_words = f"the {RETENTION_DAYS} days GitHub keeps"
     #: Days per page (`per_page`). GitHub's maximum; a class attribute so tests can page
     #: through the simulator's data, which never fills a page of 100 (days can be missing).
     page_size: ClassVar[int] = PAGE_SIZE
@@ -168,7 +180,6 @@ class CopilotMetricsStream(GitHubStream):
         """The partition's days in date order, each tagged with its scope."""
         self._window = window = self.window_for(scope, context)
         if window.is_empty:
-            self.logger.info("%s for %s: already up to date", self.name, scope.label)
             return
         self.logger.info(
             "%s for %s: requesting %s..%s", self.name, scope.label, window.first, window.last
@@ -190,42 +201,12 @@ class CopilotMetricsStream(GitHubStream):
             if day["date"] in wanted:
                 unique.setdefault(day["date"], day)
         days = sorted(unique.values(), key=lambda d: d["date"])
-        for index, day in enumerate(days, start=1):
-            # Breakdown rows go to the child streams once per scope, after its last day.
-            self._record_closes_batch = index == len(days)
-            yield {"scope": scope.kind.value, "scope_name": scope.name, **day}
+        # A scope is one batch of breakdown rows (see tap_copilot_metrics.handoff).
+        yield from self.handoff.batch(
+            {"scope": scope.kind.value, "scope_name": scope.name, **day} for day in days
+        )
         if days:
             self.checkpoint(context, dt.date.fromisoformat(days[-1]["date"]))
-
-    def window_for(self, scope: Scope, context: Context | None) -> DayWindow:
-        """Days to ask for: bookmark - lookback, start_date, and the 100-day limit."""
-        settings = self.settings
-        bookmark = parse_bookmark(
-            self.get_starting_replication_key_value(context),
-            stream=self.name,
-            scope_label=scope.label,
-            today=settings.today,
-        )
-        oldest = settings.today - dt.timedelta(days=RETENTION_DAYS - 1)
-        window = request_window(
-            bookmark=bookmark,
-            lookback_days=settings.lookback_days,
-            start_date=settings.start_date,
-            end_date=settings.end_date,
-            oldest_available=oldest,
-        )
-        if window.lost_from:
-            self.logger.warning(
-                "%s for %s: days %s..%s are older than the %d days GitHub keeps and can no "
-                "longer be fetched; starting at %s",
-                self.name,
-                scope.label,
-                window.lost_from,
-                oldest - dt.timedelta(days=1),
-                RETENTION_DAYS,
-                oldest,
-            )
-        return window
 
     def fatal_message(self, response: requests.Response) -> str:
         """A refused teams list (for an `org/*` entry) is named as such, not as the metrics API."""
@@ -235,12 +216,7 @@ class CopilotMetricsStream(GitHubStream):
         org = path.rstrip("/").split("/")[-2]
         detail = github_message(response)
         said = f" (GitHub said: {detail})" if detail else ""
-        return (
-            f"Listing the teams of organization '{org}' for the `teams` entry '{org}/*' answered "
-            f"{response.status_code}{said}: check the organization name, and that the "
-            "credentials can list its teams (classic `read:org`, or the organization permission "
-            '"Members" (read))'
-        )
+        return _TEAMS_REFUSED.format(org=org, status=response.status_code, said=said)
 
     def not_found_message(self, scope: Scope, detail: str) -> str:
         """404 here is either a wrong name or GitHub's shutdown of this API."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import jwt
 import requests
+from singer_sdk.authenticators import APIAuthenticatorBase
 
 from tap_copilot_metrics.errors import TapAPIError
 from tap_copilot_metrics.retry import RetryPolicy
@@ -25,10 +26,16 @@ JWT_LIFETIME_SECONDS = 540
 JWT_CLOCK_DRIFT_SECONDS = 60
 
 
-class GitHubAuth(requests.auth.AuthBase):
-    """Adds `Authorization: Bearer …` to API requests; shared by every stream of a run."""
+class GitHubAuth(APIAuthenticatorBase):
+    """Adds `Authorization: Bearer …` to API requests; shared by every stream of a run.
+
+    Built without a stream: the SDK deprecates the base's `stream` argument (removed in 0.58)
+    and only copied the tap name and config from it, neither of which is used here; the run's
+    `Settings` come in instead.
+    """
 
     def __init__(self, settings: Settings, session: requests.Session) -> None:
+        super().__init__()
         self._settings = settings
         self._session = session
         self._lock = threading.Lock()
@@ -41,8 +48,12 @@ class GitHubAuth(requests.auth.AuthBase):
         """Which auth method is in use, for messages."""
         return self._settings.auth_method
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        """Attach the current token, minting or refreshing an App token when needed."""
+    def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Attach the current token, minting or refreshing an App token when needed.
+
+        Not through `auth_headers` and the base method: that shared dict would race between
+        threads fetching ahead, and the base re-encodes the query string to add `auth_params`.
+        """
         request.headers["Authorization"] = f"Bearer {self.token()}"
         return request
 

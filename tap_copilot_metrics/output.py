@@ -1,4 +1,4 @@
-"""Singer output: msgspec encoding, flushed at STATE messages instead of after every record.
+"""Singer output: the SDK's msgspec encoding, flushed at STATE messages, not after every record.
 
 The SDK's writers flush stdout after each message, one system call per record, which dominates
 the cost of a large per-user backfill. Records are buffered instead and the buffer is flushed
@@ -13,14 +13,11 @@ When the reader of stdout goes away (`tap-copilot-metrics ... | head`), the fail
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import os
 import sys
-from typing import Any
 
-import msgspec
-from singer_sdk.singerlib.encoding.base import GenericSingerWriter
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.encoding.simple import Message, SingerMessageType
 
 from tap_copilot_metrics.errors import OutputClosed
@@ -29,29 +26,17 @@ from tap_copilot_metrics.errors import OutputClosed
 FLUSH_EVERY_RECORDS = 5_000
 
 
-def _encode_other(value: Any) -> Any:
-    """JSON for values msgspec does not know (the SDK's own convention)."""
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep="T")
-    return str(value)
-
-
-_ENCODER = msgspec.json.Encoder(enc_hook=_encode_other, decimal_format="number")
-
-
-class BufferedMsgSpecWriter(GenericSingerWriter[bytes, Message]):
-    """Writes Singer messages as JSON lines, flushing at checkpoints."""
+class BufferedMsgSpecWriter(MsgSpecWriter):
+    """The SDK's msgspec writer (same bytes), flushing at checkpoints instead of every line."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._unflushed_records = 0
         self._last_schema: dict[str, bytes] = {}
 
-    def serialize_message(self, message: Message) -> bytes:
-        """One JSON line."""
-        return _ENCODER.encode(message.to_dict()) + b"\n"
-
     def write_message(self, message: Message) -> None:
         """Buffer records; flush before a STATE or SCHEMA message is considered written."""
+        # The SDK serializes into one reused bytearray: use it before the next message.
         line = self.format_message(message)
         if message.type is SingerMessageType.SCHEMA:
             # Child streams are synced once per batch and the SDK sends their SCHEMA each time;
@@ -59,7 +44,7 @@ class BufferedMsgSpecWriter(GenericSingerWriter[bytes, Message]):
             stream = getattr(message, "stream", "")
             if self._last_schema.get(stream) == line:
                 return
-            self._last_schema[stream] = line
+            self._last_schema[stream] = bytes(line)
         stdout = sys.stdout
         try:
             buffer = getattr(stdout, "buffer", None)

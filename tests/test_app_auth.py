@@ -11,47 +11,25 @@ from typing import Any
 
 import jwt
 import pytest
+import requests
 from copilot_devkit.simulator import Simulator
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from singer_sdk.authenticators import APIAuthenticatorBase
 
+from tap_copilot_metrics.auth import GitHubAuth
+from tap_copilot_metrics.settings import parse_settings
 from tap_copilot_metrics.streams.metrics import CopilotMetricsStream
 from tests.metrics_support import (
     STREAM,
+    app_config,
     cli_in_process,
-    days_ago,
-    error_line,
     expected_records,
-    metrics_config,
     metrics_requests,
 )
+from tests.reliability_support import assert_nothing_leaks, error_line, key_fragments
+from tests.sim_support import APP_ID, INSTALLATION_ID, MakeSimulator, app_settings, days_ago
 from tests.tap_runner import sync_in_process
-
-APP_ID = 31337
-INSTALLATION_ID = 4711
-
-
-def app_simulator(make_simulator: Any, app_keypair: Any, **settings: Any) -> Simulator:
-    sim: Simulator = make_simulator(
-        app_id=APP_ID,
-        app_public_key_pem=app_keypair.public_pem,
-        app_installation_id=INSTALLATION_ID,
-        **settings,
-    )
-    return sim
-
-
-def app_config(
-    sim: Simulator, private_pem: str, *, installation_id: int = INSTALLATION_ID, **extra: Any
-) -> dict[str, Any]:
-    config = metrics_config(sim, **extra)
-    del config["auth_token"]
-    config.update(
-        app_id=str(APP_ID),
-        app_private_key=private_pem,
-        app_installation_id=str(installation_id),
-    )
-    return config
 
 
 def mint_requests(sim: Simulator) -> list[Any]:
@@ -73,8 +51,10 @@ def other_private_key() -> str:
     ).decode()
 
 
-def test_installation_token_is_minted_once_and_used(make_simulator: Any, app_keypair: Any) -> None:
-    sim = app_simulator(make_simulator, app_keypair)
+def test_installation_token_is_minted_once_and_used(
+    app_simulator: Simulator, app_keypair: Any
+) -> None:
+    sim = app_simulator
     config = app_config(sim, app_keypair.private_pem)
 
     run = sync_in_process(config, streams=[STREAM])
@@ -101,14 +81,16 @@ def test_installation_token_is_minted_once_and_used(make_simulator: Any, app_key
 
 
 def test_installation_token_is_refreshed_before_it_expires(
-    make_simulator: Any, app_keypair: Any, monkeypatch: pytest.MonkeyPatch
+    make_simulator: MakeSimulator, app_keypair: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Tokens live 3 s (the tap renews them with a quarter of their life left, at least 0.5 s,
     # far more than the 0.1 s each request takes); small pages over 14 days make enough requests
     # (about 7 per scope, 6 scopes) that the run outlasts the first token whichever days the
     # pinned calendar leaves out. The simulator answers 401 to an expired token.
-    sim = app_simulator(
-        make_simulator, app_keypair, installation_token_ttl_seconds=3, latency_seconds=0.1
+    sim = make_simulator(
+        **app_settings(
+            app_keypair.public_pem, installation_token_ttl_seconds=3, latency_seconds=0.1
+        )
     )
     monkeypatch.setattr(CopilotMetricsStream, "page_size", 2)
     config = app_config(sim, app_keypair.private_pem, first_day=14)
@@ -128,8 +110,10 @@ def test_installation_token_is_refreshed_before_it_expires(
     assert len(set(order)) >= 2
 
 
-def test_token_minting_is_retried_on_a_server_error(make_simulator: Any, app_keypair: Any) -> None:
-    sim = app_simulator(make_simulator, app_keypair)
+def test_token_minting_is_retried_on_a_server_error(
+    app_simulator: Simulator, app_keypair: Any
+) -> None:
+    sim = app_simulator
     sim.faults.add(path=r"/access_tokens$", kind="502", times=1)
     config = app_config(
         sim, app_keypair.private_pem, organizations=["octo-org"], teams=[], enterprises=[]
@@ -150,14 +134,14 @@ def test_token_minting_is_retried_on_a_server_error(make_simulator: Any, app_key
     ],
 )
 def test_refused_minting_is_one_clear_line(
-    make_simulator: Any,
+    app_simulator: Simulator,
     app_keypair: Any,
     tmp_path: Path,
     case: str,
     status: int,
     words: list[str],
 ) -> None:
-    sim = app_simulator(make_simulator, app_keypair)
+    sim = app_simulator
     key = other_private_key() if case == "wrong-private-key" else app_keypair.private_pem
     installation = INSTALLATION_ID + 1 if case == "wrong-installation-id" else INSTALLATION_ID
     config = app_config(sim, key, installation_id=installation)
@@ -173,16 +157,13 @@ def test_refused_minting_is_one_clear_line(
     assert [r.status for r in mint_requests(sim)] == [status]  # not retried
     assert metrics_requests(sim) == []
     assert sim.minted_tokens == []
-    jwt_sent = bearer(mint_requests(sim)[0])
-    for secret in (jwt_sent, key.splitlines()[1], key.splitlines()[-2]):
-        assert secret not in run.stderr
-        assert secret not in run.stdout
+    assert_nothing_leaks(run, [bearer(mint_requests(sim)[0]), *key_fragments(key)])
 
 
 def test_401_on_the_api_names_the_app_auth_method(
-    make_simulator: Any, app_keypair: Any, tmp_path: Path
+    app_simulator: Simulator, app_keypair: Any, tmp_path: Path
 ) -> None:
-    sim = app_simulator(make_simulator, app_keypair)
+    sim = app_simulator
     sim.faults.add(path=r"/copilot/metrics$", kind="401", times=1)
     config = app_config(sim, app_keypair.private_pem)
 
@@ -193,5 +174,18 @@ def test_401_on_the_api_names_the_app_auth_method(
     assert "Authentication failed (401)" in line
     assert "with GitHub App installation token" in line
     [minted] = sim.minted_tokens
-    assert minted.token not in run.stderr
-    assert minted.token not in run.stdout
+    assert_nothing_leaks(run, [minted.token])
+
+
+def test_authenticator_is_the_sdks_and_only_sets_the_header() -> None:
+    """`GitHubAuth` is an SDK authenticator, built without a stream; it adds the bearer token
+    and leaves the URL exactly as given (the base method would re-encode the query string)."""
+    settings = parse_settings({"auth_token": "tok-123", "organizations": ["octo-org"]})
+    auth = GitHubAuth(settings, requests.Session())
+    assert isinstance(auth, APIAuthenticatorBase)
+    url = "https://api.github.com/orgs/o/copilot/metrics?since=&per_page=100&x=a%20b"
+    request = requests.Request("GET", url).prepare()
+    assert auth(request) is request
+    assert request.url == url
+    assert request.headers["Authorization"] == "Bearer tok-123"
+    assert auth.method == settings.auth_method

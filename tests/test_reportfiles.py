@@ -19,7 +19,6 @@ from tap_copilot_metrics.reportfiles import (
     ReportFileError,
     expand_day_totals,
     iter_report_records,
-    iter_report_rows,
 )
 
 EXAMPLES = EXAMPLES_DIR
@@ -83,6 +82,15 @@ def test_docs_json_array_files_stream_their_elements() -> None:
             assert parse(data, size) == expected, (name, size)
 
 
+def test_truncated_pretty_printed_object_names_its_last_line() -> None:
+    data = json.dumps(USER_RECORD, indent=2).encode()
+    cut = data[: len(data) // 2]
+    with pytest.raises(ReportFileError, match="the file ends inside a JSON value") as info:
+        parse(cut, 7)
+    assert info.value.line == cut.rstrip().count(b"\n") + 1  # where the content ends
+    assert str(info.value).startswith(f"{SOURCE}, line {info.value.line}: ")
+
+
 def test_pretty_printed_object_file() -> None:
     data = (
         EXAMPLES / "reports/secondary/transcribed_example-schema_users-1-day_late2026.json"
@@ -119,14 +127,16 @@ def test_multibyte_characters_split_across_chunks() -> None:
 
 def test_big_integers_stay_exact_and_decimals_are_floats() -> None:
     big = 2**64 + 1
-    data = f'{{"user_id": {big}, "ai_credits_used": 12.5, "avg": 4400.0}}\n'.encode()
-    for body in (data, b"[" + data + b"]"):
-        (record,) = parse(body)
+    line = f'{{"user_id": {big}, "ai_credits_used": 12.5, "avg": 4400.0, "n": [-0.0, 1e-999]}}'
+    for body in (line + "\n", f"[{line}]", "{\n" + line[1:]):  # NDJSON, array, multi-line
+        (record,) = parse(body.encode())
         assert record["user_id"] == big
         assert type(record["user_id"]) is int
         assert record["ai_credits_used"] == 12.5
         assert record["avg"] == 4400.0
         assert type(record["avg"]) is float
+        assert record["n"] == [-0.0, 0.0]
+        assert all(type(x) is float for x in record["n"])
 
 
 # --- chunk boundaries ------------------------------------------------------------------------
@@ -234,11 +244,14 @@ def test_malformed_array_element_reports_its_line() -> None:
 
 def test_array_structure_errors() -> None:
     cases = {
-        b'[{"a": 1} {"a": 2}]': "expected ',' or ']'",
+        b'[{"a": 1} {"a": 2}]': "malformed JSON .*expect ',' or ']'",
         b'[{"a": 1},]': "malformed JSON",
-        b'[{"a": 1}': "not closed",
-        b'[{"a": 1}]\n[{"a": 2}]': "after the end of the JSON array",
-        b'[{"a": 1}, {"a": 2': "malformed JSON",
+        b'[{"a": 1}': r"line 1: the JSON array is not closed \(truncated file\?\)",
+        b'[{"a": 1}]\n[{"a": 2}]': "line 2: malformed JSON .*trailing garbage",
+        b'[{"a": 1}, {"a": 2': "line 1: the JSON array is not closed",
+        b'[\n{"a": 1},\n{"a": 2\n\n': "line 3: the JSON array is not closed",
+        b'[{"a": 1}]\n"': r"line 2: the file ends in an unterminated string \(truncated file\?\)",
+        b'{\n"a": 1}\n"No rep': "line 3: the file ends in an unterminated string",
     }
     for data, problem in cases.items():
         for size in (1, None):
@@ -262,7 +275,14 @@ def test_a_value_that_is_not_an_object_is_an_error(data: bytes, kind: str) -> No
 
 
 def test_nan_and_overflowing_numbers_are_rejected() -> None:
-    for body in (b'{"a": NaN}\n', b'{"a": 1e999}\n', b'[{"a": Infinity}]', b'[{"a": 1e999}]'):
+    for body in (
+        b'{"a": NaN}\n',
+        b'{"a": 1e999}\n',
+        b'[{"a": Infinity}]',
+        b'[{"a": 1e999}]',
+        b'[{"a": [{"b": -1e999}]}]',
+        b'{\n"a": 1e999}',
+    ):
         with pytest.raises(ReportFileError, match="malformed JSON"):
             parse(body)
 
@@ -303,7 +323,8 @@ def test_string_mixed_with_records_is_an_error_not_no_report() -> None:
 def test_official_28_day_wrapper_expands_to_one_row_per_day() -> None:
     data = (EXAMPLES / "usage-metrics-enterprise-level-28-day.example.ndjson").read_bytes()
     wrappers = [json.loads(line) for line in data.splitlines() if line.strip()]
-    rows = list(iter_report_rows(split(gzip.compress(data), 50), source=SOURCE))
+    lines = iter_report_records(split(gzip.compress(data), 50), source=SOURCE)
+    rows = [row for line in lines for row in expand_day_totals(line, source=SOURCE)]
     assert len(rows) == sum(len(w["day_totals"]) for w in wrappers)
     offset = 0
     for wrapper in wrappers:

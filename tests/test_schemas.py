@@ -19,6 +19,7 @@ import pytest
 from copilot_devkit.simulator.data import EXAMPLES_DIR
 from jsonschema import Draft7Validator, FormatChecker
 from singer_sdk.helpers._flattening import flatten_record, flatten_schema
+from singer_sdk.schema.source import OpenAPISchema
 
 from tap_copilot_metrics.reportfiles import expand_day_totals
 from tap_copilot_metrics.schemas import (
@@ -29,9 +30,9 @@ from tap_copilot_metrics.schemas import (
     COPILOT_USAGE_DAILY_SCHEMA,
     COPILOT_USER_TEAMS_DAILY_SCHEMA,
     COPILOT_USER_USAGE_DAILY_SCHEMA,
-    declared_top_level,
-    undeclared_fields,
 )
+from tap_copilot_metrics.schemas.openapi import SingerNormalizer
+from tests.report_support import REPORT_STREAMS
 
 EXAMPLES = EXAMPLES_DIR
 OPENAPI = Path(__file__).parent.parent / "tap_copilot_metrics" / "openapi"
@@ -55,12 +56,6 @@ KEYS: dict[str, tuple[str, ...]] = {
     "copilot_seats": ("scope", "scope_name", "seat_key"),
     "copilot_billing": ("scope", "scope_name"),
 }
-REPORT_STREAMS = (
-    "copilot_usage_daily",
-    "copilot_user_usage_daily",
-    "copilot_user_teams_daily",
-    "copilot_repository_usage_daily",
-)
 
 FORMATS = FormatChecker()
 
@@ -263,7 +258,6 @@ def test_example_validates(stream: str, record: dict[str, Any]) -> None:
 def test_example_fields_all_declared(stream: str, record: dict[str, Any]) -> None:
     schema = SCHEMAS[stream]
     assert _undeclared(record, schema) == []
-    assert undeclared_fields(record, schema) == []  # the helper the streams use agrees
     # What a flattening target does (SDK flattening, deep): no key without a column.
     flat_schema = flatten_schema(schema, max_level=20)
     flat_record = flatten_record(record, flat_schema, max_level=20)
@@ -354,8 +348,8 @@ def test_unknown_fields_are_accepted_and_reported(stream: str) -> None:
     record = next(case.values[1] for case in EXAMPLE_CASES if case.values[0] == stream)
     newer = {**record, "field_added_tomorrow": {"x": 1}}
     assert _validator(schema).is_valid(newer)
-    assert "field_added_tomorrow" not in declared_top_level(schema)
-    assert undeclared_fields(newer, schema) == ["field_added_tomorrow"]
+    assert "field_added_tomorrow" not in schema["properties"]
+    assert _undeclared(newer, schema) == ["$.field_added_tomorrow"]
 
 
 def test_date_keys_are_dates() -> None:
@@ -459,7 +453,7 @@ def test_truncated_docs_rows_use_declared_names() -> None:
     text = EXAMPLES / "reports/docs_team-level-metrics_organization_users_1_day_TRUNCATED.txt"
     names = set(re.findall(r'"([a-z_0-9]+)":', text.read_text(encoding="utf-8")))
     assert len(names) > 10
-    assert names <= declared_top_level(COPILOT_USER_USAGE_DAILY_SCHEMA)
+    assert names <= set(COPILOT_USER_USAGE_DAILY_SCHEMA["properties"])
 
 
 def test_lines_of_code_fragment_items_are_declared() -> None:
@@ -554,7 +548,7 @@ def test_assigning_team_declares_union_of_team_and_enterprise_team() -> None:
     }
     seat = {**_seat_rows()[0], "assigning_team": enterprise_team}
     assert _validator(COPILOT_SEATS_SCHEMA).is_valid(seat)
-    assert undeclared_fields(seat, COPILOT_SEATS_SCHEMA) == []
+    assert _undeclared(seat, COPILOT_SEATS_SCHEMA) == []
 
 
 def test_openapi_formats_and_nullability_carried_over() -> None:
@@ -574,3 +568,80 @@ def test_openapi_formats_and_nullability_carried_over() -> None:
     assert not _validator(COPILOT_SEATS_SCHEMA).is_valid(
         {**_seat_rows()[0], "last_activity_at": "yesterday"}
     )
+
+
+def test_openapi_conversion_rules_through_the_sdk(tmp_path: Path) -> None:
+    """Pins what `SingerNormalizer` adds to the SDK's OpenAPI source, on a tiny spec: an SDK
+    upgrade that changes the order or meaning of the normalizer hooks fails here, by rule."""
+    spec = {
+        "openapi": "3.1.0",
+        "components": {
+            "schemas": {
+                "thing": {
+                    "type": "object",
+                    "title": "Thing",
+                    "required": ["id"],
+                    "additionalProperties": False,
+                    "x-github": {"a": 1},
+                    "properties": {
+                        "id": {"type": "integer", "format": "int64", "example": 1},
+                        "day": {"type": "string", "format": "date"},
+                        "url": {"type": "string", "format": "uri", "pattern": "^https"},
+                        "kind": {"type": "string", "enum": ["a", "b", None], "description": "K"},
+                        "old": {"type": ["null", "boolean"], "deprecated": True},
+                        "tags": {"type": "array", "items": {"type": "string"}},
+                        "owner": {"anyOf": [{"type": "null"}, {"$ref": "#/components/schemas/u"}]},
+                        "either": {
+                            "description": "Union",
+                            "oneOf": [
+                                {"$ref": "#/components/schemas/u"},
+                                {"$ref": "#/components/schemas/v"},
+                            ],
+                        },
+                    },
+                },
+                "u": {
+                    "type": "object",
+                    "properties": {"login": {"type": "string"}, "n": {"type": "integer"}},
+                },
+                "v": {
+                    "type": "object",
+                    "nullable": True,
+                    "properties": {"n": {"type": "number"}, "slug": {"type": "string"}},
+                },
+            }
+        },
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+    source = OpenAPISchema(tmp_path / "spec.json", preprocessor=SingerNormalizer())
+
+    def obj(props: dict[str, Any], *types: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "type": ["object", *types],
+            "properties": props,
+            "additionalProperties": True,
+            **extra,
+        }
+
+    nullable_str = {"type": ["string", "null"]}
+    assert source.get_schema("thing") == obj(
+        {
+            "id": {"type": ["integer", "null"]},
+            "day": {"type": ["string", "null"], "format": "date"},
+            "url": nullable_str,
+            "kind": {"type": ["string", "null"], "description": "K. Known values: a, b."},
+            "old": {"type": ["boolean", "null"], "deprecated": True},
+            "tags": {"type": ["array", "null"], "items": {"type": ["string"]}},
+            "owner": obj({"login": nullable_str, "n": {"type": ["integer", "null"]}}, "null"),
+            "either": obj(
+                {
+                    "login": nullable_str,
+                    "n": {"type": ["integer", "number", "null"]},
+                    "slug": nullable_str,
+                },
+                "null",
+                description="Union",
+            ),
+        }
+    )
+    assert source.get_schema("thing") is not source.get_schema("thing")  # fresh copies

@@ -69,4 +69,4 @@ def test_wheel_requires_no_test_or_demo_tooling(wheel: zipfile.ZipFile) -> None:
         if line.startswith("Requires-Dist: ") and "extra ==" not in line
     ]
     names = sorted(line.split("[")[0].split(">")[0].split("~")[0].strip() for line in requires)
-    assert names == ["jsonschema", "requests", "singer-sdk"]
+    assert names == ["ijson", "jsonschema", "requests", "singer-sdk"]

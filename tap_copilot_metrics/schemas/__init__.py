@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tap_copilot_metrics.schemas.billing import COPILOT_BILLING_SCHEMA, COPILOT_SEATS_SCHEMA
-from tap_copilot_metrics.schemas.common import JSONSchema, declared_top_level, undeclared_fields
+from tap_copilot_metrics.schemas.common import JSONSchema
 from tap_copilot_metrics.schemas.legacy import COPILOT_METRICS_SCHEMA
 from tap_copilot_metrics.schemas.reports import (
     COPILOT_REPOSITORY_USAGE_DAILY_SCHEMA,
@@ -21,6 +21,4 @@ __all__ = [
     "COPILOT_USER_TEAMS_DAILY_SCHEMA",
     "COPILOT_USER_USAGE_DAILY_SCHEMA",
     "JSONSchema",
-    "declared_top_level",
-    "undeclared_fields",
 ]

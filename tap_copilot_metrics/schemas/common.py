@@ -110,38 +110,3 @@ def record_schema(*props: th.Property | list[th.Property]) -> JSONSchema:
         raise ValueError(msg)
     schema: JSONSchema = th.ObjectType(*flat, additional_properties=True).to_dict()
     return schema
-
-
-def declared_top_level(schema: JSONSchema) -> frozenset[str]:
-    """Top-level property names a schema declares (to spot fields GitHub added)."""
-    return frozenset(schema.get("properties", {}))
-
-
-def undeclared_fields(record: t.Mapping[str, t.Any], schema: JSONSchema) -> list[str]:
-    """Dotted paths of fields in ``record`` that ``schema`` does not declare, at any depth.
-
-    Array items are written ``name[]``. Useful to warn once per stream about new GitHub
-    fields: they still reach the target (additionalProperties is open) but flattening
-    targets will not know their type.
-    """
-    found: dict[str, None] = {}  # an ordered set: one entry per path, not per array element
-    _walk_undeclared(record, schema, "", found)
-    return list(found)
-
-
-def _walk_undeclared(value: t.Any, schema: JSONSchema, path: str, found: dict[str, None]) -> None:
-    if isinstance(value, dict):
-        props = schema.get("properties")
-        if props is None:
-            return
-        for name, child in value.items():
-            child_path = f"{path}.{name}" if path else name
-            if name not in props:
-                found[child_path] = None
-            else:
-                _walk_undeclared(child, props[name], child_path, found)
-    elif isinstance(value, list):
-        items = schema.get("items")
-        if isinstance(items, dict):
-            for element in value:
-                _walk_undeclared(element, items, f"{path}[]", found)

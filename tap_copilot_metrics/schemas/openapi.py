@@ -1,48 +1,89 @@
 """Derive Singer schemas from the OpenAPI descriptions vendored in ``tap_copilot_metrics/openapi``.
 
 Deriving (rather than retyping) keeps the schemas honest: a field GitHub describes is a field
-we declare. The conversion
+we declare. The SDK's ``OpenAPISchema`` loads a file and resolves its ``$ref``s, and its
+``OpenAPISchemaNormalizer`` turns ``nullable: true`` into a ``"null"`` type member, unwraps
+``allOf`` and drops ``pattern``. :class:`SingerNormalizer` adds what the tap's catalog needs:
 
-* resolves ``$ref`` (sibling keys such as ``description`` override the target's);
-* merges ``allOf`` parts, and ``oneOf``/``anyOf`` alternatives into one object that declares
-  the union of their properties (a target column cannot be "one of two shapes");
-* turns OpenAPI 3.0 ``nullable: true``, 3.1 ``"type": [..., "null"]`` and
-  ``anyOf: [{"type": "null"}, X]`` into a ``"null"`` type member, and makes every property
-  nullable anyway (callers re-declare their key columns as non-null);
-* declares every object's properties and sets ``additionalProperties: true`` on it: GitHub's
-  nested objects are open by JSON-Schema default, and the SDK drops undeclared nested fields
-  unless ``additionalProperties`` is truthy;
-* keeps ``description``, ``deprecated`` and the formats targets act on (``date``,
-  ``date-time``); turns ``enum`` into a "Known values" note (GitHub adds values, an enum
-  would reject them); drops ``required``, ``title``, ``example``, ``x-*`` and
-  non-standard formats (``int64``, ``uri`` on URL templates).
+* ``oneOf``/``anyOf`` alternatives become one object declaring the union of their properties
+  (a target column cannot be "one of two shapes"); a ``{"type": "null"}`` alternative makes
+  the result nullable;
+* every property is nullable (callers re-declare their key columns as non-null), and type
+  lists are deduplicated with ``"null"`` last;
+* every object declares its properties and sets ``additionalProperties: true``: the SDK drops
+  undeclared nested fields unless ``additionalProperties`` is truthy;
+* ``enum`` becomes a "Known values" note in the description (GitHub adds values, an enum
+  would reject them);
+* only ``type``, ``properties``, ``additionalProperties``, ``items``, ``description``,
+  ``deprecated`` and the formats targets act on (``date``, ``date-time``) are kept: no
+  ``required``, ``title``, ``example``, ``x-*``, ``int64`` or ``uri`` (on URL templates).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import typing as t
+from collections.abc import Sequence
 from importlib import resources
+
+from singer_sdk.schema.source import OpenAPISchema, OpenAPISchemaNormalizer
 
 from tap_copilot_metrics.schemas.common import JSONSchema
 
 _KEPT_FORMATS = frozenset({"date", "date-time"})
-_REF_PREFIX = "#/components/schemas/"
+
+
+class SingerNormalizer(OpenAPISchemaNormalizer):
+    """The SDK's OpenAPI normalizer, plus the conventions in the module docstring."""
+
+    def normalize_schema(
+        self, schema: JSONSchema, *, key_properties: Sequence[str] = ()
+    ) -> JSONSchema:
+        """Normalize as the SDK does (``anyOf`` handled like ``oneOf``), then tidy up."""
+        if "anyOf" in schema:
+            schema = {k: v for k, v in schema.items() if k != "anyOf"} | {"oneOf": schema["anyOf"]}
+        return _tidy(super().normalize_schema(schema, key_properties=key_properties))
+
+    def handle_object(
+        self, schema: JSONSchema, *, key_properties: Sequence[str] = ()
+    ) -> JSONSchema:
+        """Normalize each property and make it nullable (keys are re-declared by callers)."""
+        props = schema.get("properties", {})
+        schema["properties"] = {
+            name: nullable(self.normalize_schema(p)) for name, p in props.items()
+        }
+        return schema
+
+    def handle_one_of(self, schema: JSONSchema) -> JSONSchema:
+        """Merge the alternatives into one schema; a null alternative makes it nullable."""
+        rest = {k: v for k, v in schema.items() if k != "oneOf"}
+        alternatives = [self.normalize_schema(a) for a in schema["oneOf"]]
+        shapes = [a for a in alternatives if _type_list(a) != ["null"]]
+        merged = functools.reduce(_merge, shapes) if shapes else {}
+        extra = ["null"] if len(shapes) < len(alternatives) else []
+        types = _types([*_type_list(merged), *_type_list(rest), *extra])
+        notes = {k: v for k, v in rest.items() if k in ("description", "deprecated", "enum")}
+        return {**merged, **notes, "type": types}
+
+    def handle_enum(self, schema: JSONSchema) -> JSONSchema:
+        """Replace ``enum`` by a "Known values" note in the description."""
+        known = ", ".join(str(v) for v in schema.pop("enum") if v is not None)
+        lead = str(schema.get("description") or "").rstrip()
+        if lead and not lead.endswith((".", "!", "?")):
+            lead += "."
+        schema["description"] = f"{lead} Known values: {known}.".lstrip()
+        return schema
 
 
 @functools.cache
-def load_openapi(filename: str) -> JSONSchema:
-    """Load a vendored OpenAPI description (``legacy-metrics.openapi.json``, ...)."""
-    text = resources.files("tap_copilot_metrics").joinpath("openapi", filename).read_text("utf-8")
-    spec: JSONSchema = json.loads(text)
-    return spec
+def _source(filename: str) -> OpenAPISchema:
+    spec = resources.files("tap_copilot_metrics").joinpath("openapi", filename)
+    return OpenAPISchema(spec, preprocessor=SingerNormalizer())
 
 
 def component_schema(filename: str, name: str) -> JSONSchema:
     """The Singer schema of ``#/components/schemas/<name>`` (a fresh, mutable copy)."""
-    spec = load_openapi(filename)
-    return _Converter(spec).convert({"$ref": _REF_PREFIX + name})
+    return _source(filename).get_schema(name)
 
 
 def nullable(schema: JSONSchema) -> JSONSchema:
@@ -63,98 +104,33 @@ def _types(types: t.Iterable[str]) -> list[str]:
     return [x for x in seen if x != "null"] + (["null"] if "null" in seen else [])
 
 
-class _Converter:
-    def __init__(self, spec: JSONSchema) -> None:
-        self.components: JSONSchema = spec.get("components", {}).get("schemas", {})
-
-    def convert(self, node: t.Mapping[str, t.Any], refs: tuple[str, ...] = ()) -> JSONSchema:
-        node, refs = self._deref(node, refs)
-        if "allOf" in node:
-            rest = {k: v for k, v in node.items() if k != "allOf"}
-            parts = [self.convert(p, refs) for p in node["allOf"]]
-            if _type_list(rest) or "properties" in rest:
-                parts.append(self.convert(rest, refs))
-            merged = functools.reduce(_merge, parts)
-            # allOf is an intersection: null only if every part allows it
-            if not all("null" in _type_list(p) for p in parts):
-                merged["type"] = [x for x in merged["type"] if x != "null"]
-            return self._annotate(merged, rest)
-        alternatives = node.get("oneOf") or node.get("anyOf")
-        if alternatives:
-            converted = [self.convert(a, refs) for a in alternatives]
-            shapes = [c for c in converted if _type_list(c) != ["null"]]
-            merged = functools.reduce(_merge, shapes) if shapes else {"type": []}
-            extra = _type_list(node) + (["null"] if len(shapes) < len(converted) else [])
-            merged["type"] = _types([*merged["type"], *extra])
-            return self._annotate(merged, node)
-        return self._plain(node, refs)
-
-    def _deref(
-        self, node: t.Mapping[str, t.Any], refs: tuple[str, ...]
-    ) -> tuple[t.Mapping[str, t.Any], tuple[str, ...]]:
-        while "$ref" in node:
-            ref = node["$ref"]
-            if not ref.startswith(_REF_PREFIX):
-                msg = f"unsupported $ref {ref!r}"
-                raise ValueError(msg)
-            if ref in refs:
-                msg = f"recursive $ref {ref!r} cannot be declared as a flat Singer schema"
-                raise ValueError(msg)
-            siblings = {k: v for k, v in node.items() if k != "$ref"}
-            node = {**self.components[ref.removeprefix(_REF_PREFIX)], **siblings}
-            refs = (*refs, ref)
-        return node, refs
-
-    def _plain(self, node: t.Mapping[str, t.Any], refs: tuple[str, ...]) -> JSONSchema:
-        types = _type_list(node)
-        if not types and "properties" in node:
-            types = ["object"]
-        if node.get("nullable"):
-            types.append("null")
-        out: JSONSchema = {"type": _types(types)} if types else {}
-        if "object" in types:
-            out["properties"] = {
-                name: nullable(self.convert(prop, refs))
-                for name, prop in node.get("properties", {}).items()
-            }
-            out["additionalProperties"] = True
-        if "array" in types and "items" in node:
-            out["items"] = self.convert(node["items"], refs)
-        if node.get("format") in _KEPT_FORMATS:
-            out["format"] = node["format"]
-        return self._annotate(out, node)
-
-    @staticmethod
-    def _annotate(out: JSONSchema, node: t.Mapping[str, t.Any]) -> JSONSchema:
-        description = node.get("description")
-        if "enum" in node:
-            known = ", ".join(str(v) for v in node["enum"] if v is not None)
-            lead = description.rstrip() if description else ""
-            if lead and not lead.endswith((".", "!", "?")):
-                lead += "."
-            description = f"{lead} Known values: {known}.".lstrip()
-        if description:
-            out["description"] = description
-        if node.get("deprecated"):
-            out["deprecated"] = True
-        return out
+def _tidy(schema: JSONSchema) -> JSONSchema:
+    """Only the keywords the catalog carries, in a stable order."""
+    types = _types(_type_list(schema))
+    out: JSONSchema = {"type": types} if types else {}
+    if "object" in types:
+        out["properties"] = schema.get("properties", {})
+        out["additionalProperties"] = True
+    if "array" in types and "items" in schema:
+        out["items"] = schema["items"]
+    if schema.get("format") in _KEPT_FORMATS:
+        out["format"] = schema["format"]
+    if schema.get("description"):
+        out["description"] = schema["description"]
+    if schema.get("deprecated"):
+        out["deprecated"] = True
+    return out
 
 
 def _merge(a: JSONSchema, b: JSONSchema) -> JSONSchema:
-    """Union of two converted schemas (types, properties, items), ``a`` winning on text."""
+    """Union of two normalized schemas (types, properties, items), ``a`` winning on text."""
     out: JSONSchema = {**b, **a, "type": _types([*_type_list(a), *_type_list(b)])}
     if a.get("format") != b.get("format"):
         out.pop("format", None)
     if "properties" in a or "properties" in b:
-        props = dict(b.get("properties", {}))
-        for name, schema in a.get("properties", {}).items():
-            props[name] = _merge(schema, props[name]) if name in props else schema
-        # keep a's order first, then b's extras
-        order = [
-            *a.get("properties", {}),
-            *(n for n in b.get("properties", {}) if n not in a.get("properties", {})),
-        ]
-        out["properties"] = {name: props[name] for name in order}
+        a_props, b_props = a.get("properties", {}), b.get("properties", {})
+        merged = {n: _merge(s, b_props[n]) if n in b_props else s for n, s in a_props.items()}
+        out["properties"] = merged | {n: s for n, s in b_props.items() if n not in a_props}
         out["additionalProperties"] = True
     if "items" in a and "items" in b:
         out["items"] = _merge(a["items"], b["items"])

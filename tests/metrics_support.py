@@ -15,17 +15,13 @@ from typing import Any, TypeVar
 from copilot_devkit.simulator import Simulator
 
 from tap_copilot_metrics.tap import main
+from tests.sim_support import INSTALLATION_ID, as_app, days_ago
 from tests.tap_runner import KEYS as PRIMARY_KEYS
 from tests.tap_runner import TapRun, catalog_selecting
 
 STREAM = "copilot_metrics"
 KEYS = list(PRIMARY_KEYS[STREAM])
 T = TypeVar("T")
-
-
-def days_ago(sim: Simulator, days: int) -> dt.date:
-    """A day relative to the simulator's today (the same UTC calendar the tap uses)."""
-    return sim.settings.today - dt.timedelta(days=days)
 
 
 def metrics_config(sim: Simulator, *, first_day: int = 6, **extra: Any) -> dict[str, Any]:
@@ -39,6 +35,13 @@ def metrics_config(sim: Simulator, *, first_day: int = 6, **extra: Any) -> dict[
     )
     config.update(extra)
     return config
+
+
+def app_config(
+    sim: Simulator, private_pem: str, *, installation_id: int = INSTALLATION_ID, **extra: Any
+) -> dict[str, Any]:
+    """`metrics_config` with GitHub App auth (`sim_support.as_app`) instead of the token."""
+    return as_app(metrics_config(sim, **extra), private_pem, installation_id=installation_id)
 
 
 def scopes(config: dict[str, Any]) -> list[tuple[str, str]]:
@@ -90,18 +93,6 @@ def run_concurrently(jobs: dict[str, Callable[[], T]], *, workers: int = 3) -> d
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}
         return {name: future.result() for name, future in futures.items()}
-
-
-ERROR_PREFIX = "tap-copilot-metrics: error: "
-
-
-def error_line(stderr: str) -> str:
-    """The one fatal line: the last line of stderr, which must carry the CLI's error prefix."""
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert lines, "nothing on stderr"
-    assert lines[-1].startswith(ERROR_PREFIX), lines[-5:]
-    assert sum(line.startswith(ERROR_PREFIX) for line in lines) == 1
-    return lines[-1].removeprefix(ERROR_PREFIX)
 
 
 def cli_in_process(

@@ -15,7 +15,6 @@ import io
 import json
 import logging
 import secrets
-import threading
 import time
 import traceback
 from collections import Counter
@@ -38,12 +37,6 @@ DAY_FIELD: dict[str, str] = {
     "copilot_user_teams_daily": "day",
     "copilot_repository_usage_daily": "day",
 }
-REPORT_STREAMS = (
-    "copilot_usage_daily",
-    "copilot_user_usage_daily",
-    "copilot_user_teams_daily",
-    "copilot_repository_usage_daily",
-)
 ERROR_PREFIX = "tap-copilot-metrics: error: "
 #: Environment that switches the tap's logging to DEBUG (the SDK reads `<PLUGIN>_LOGLEVEL`,
 #: then `LOGLEVEL`); both are set so either spelling is exercised.
@@ -56,6 +49,9 @@ QUICK_RETRIES: dict[str, Any] = {
     "request_timeout_seconds": 10,
 }
 
+#: The organization (with a team) and the enterprise the fault and bad-input suites read.
+ORG, TEAM, ENTERPRISE = "octo-org", "octo-org/justice-league", "octo-ent"
+
 Key = tuple[Any, ...]
 Partition = tuple[str, str, str]  # (stream, scope, scope_name)
 
@@ -63,6 +59,24 @@ Partition = tuple[str, str, str]  # (stream, scope, scope_name)
 def sentinel_token() -> str:
     """A PAT-shaped token nobody could mistake for anything else in the output."""
     return "ghp_SENTINEL" + secrets.token_hex(16)
+
+
+def quick_config(
+    sim: Simulator, *, days: int, teams: Iterable[str] = (), **extra: Any
+) -> dict[str, Any]:
+    """A tap config for `sim`: ORG, ENTERPRISE and `teams`, from `days` days before today,
+    quick retries; `extra` overrides any of it."""
+    start = sim.settings.today - dt.timedelta(days=days)
+    return {
+        "api_url": sim.base_url,
+        "auth_token": sim.settings.token,
+        "organizations": [ORG],
+        "enterprises": [ENTERPRISE],
+        "teams": list(teams),
+        "start_date": start.isoformat(),
+        **QUICK_RETRIES,
+        **extra,
+    }
 
 
 # --- running the tap ---------------------------------------------------------------------------
@@ -202,6 +216,22 @@ def partition_bookmarks(state: Mapping[str, Any]) -> dict[Partition, str]:
     return found
 
 
+def state_with(bookmarks: Mapping[Partition, Any]) -> dict[str, Any]:
+    """A state holding these partition bookmarks, as the tap writes them (the replication key
+    is the stream's day field): the inverse of `partition_bookmarks`."""
+    state: dict[str, Any] = {"bookmarks": {}}
+    for (stream, scope, name), value in bookmarks.items():
+        stream_state = state["bookmarks"].setdefault(stream, {"partitions": []})
+        stream_state["partitions"].append(
+            {
+                "context": {"scope": scope, "scope_name": name},
+                "replication_key": DAY_FIELD[stream],
+                "replication_key_value": value,
+            }
+        )
+    return state
+
+
 def normalized_state(state: Mapping[str, Any]) -> dict[str, Any]:
     """A state with each stream's partitions in a stable order (targets ignore the order)."""
     out = json.loads(json.dumps(state))
@@ -293,11 +323,30 @@ def assert_nothing_leaks(run: TapRun, secret_values: Iterable[str], *extra_texts
         "state": json.dumps(states(run.messages)),
         **{f"extra {i}": text for i, text in enumerate(extra_texts)},
     }
-    values = [value for value in secret_values if value]
+    values = list(secret_values)
+    for value in values:
+        assert value, "an empty secret: nothing to look for"
     for where, text in texts.items():
         for value in values:
             assert value not in text, f"a secret ({value[:12]}...) appears in {where}"
         assert "sig=" not in text, f"a signed URL query appears in {where}"
+
+
+def every_secret(sim: Simulator, private_pem: str | None = None) -> list[str]:
+    """The PAT, every credential sent (JWTs, installation tokens), key lines, `sig` values."""
+    values = [
+        sim.settings.token,
+        *authorization_values(sim),
+        *(minted.token for minted in sim.minted_tokens),
+        *signed_query_values(sim),
+    ]
+    if private_pem:
+        values += key_fragments(private_pem)
+    return values
+
+
+def assert_debug_logging_was_on(run: TapRun) -> None:
+    assert "| DEBUG " in run.stderr, "debug logging did not switch on"
 
 
 # --- simulator helpers -------------------------------------------------------------------------
@@ -328,19 +377,6 @@ def download_paths(
         time.sleep(0.005)
     sim.clear_requests()
     return [urlsplit(link).path for link in response.json()["download_links"]]
-
-
-def wait_for_tap_threads(timeout: float = 10) -> None:
-    """Wait until threads a run left behind (background fetches) have finished.
-
-    In-process runs share the simulator with the next test: a fetch still running would take
-    that test's faults. Simulator threads are daemons; the tap's workers are not.
-    """
-    deadline = time.monotonic() + timeout
-    for thread in threading.enumerate():
-        if thread is threading.main_thread() or thread.daemon:
-            continue
-        thread.join(max(deadline - time.monotonic(), 0.01))
 
 
 def run_sync(

@@ -26,6 +26,7 @@ from singer_sdk.singerlib.encoding.simple import RecordMessage, StateMessage
 
 from tap_copilot_metrics.errors import OutputClosed
 from tap_copilot_metrics.output import BufferedMsgSpecWriter
+from tests.reliability_support import error_line
 
 TIMEOUT = 120.0
 LINES_READ = 5
@@ -80,10 +81,9 @@ def test_closed_stdout_ends_with_one_line(
     assert "Exception ignored" not in stderr
     assert "BrokenPipeError" not in stderr
     assert "An unhandled error occurred" not in stderr
-    last = stderr.rstrip("\n").splitlines()[-1]
-    assert last.startswith("tap-copilot-metrics: error: ")
-    assert "stdout was closed" in last
-    assert "broken pipe" in last
+    line = error_line(stderr)
+    assert "stdout was closed" in line
+    assert "broken pipe" in line
     assert stderr.count("tap-copilot-metrics: error:") == 1
     # INFO logs of a few seconds of sync, nothing that grows with the data left unwritten.
     assert len(stderr) < 100_000

@@ -25,7 +25,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,6 @@ from copilot_devkit.simulator import Simulator
 from tests.metrics_support import run_concurrently
 from tests.reliability_support import (
     QUICK_RETRIES,
-    REPORT_STREAMS,
     all_keys,
     assert_nothing_leaks,
     assert_states_never_ahead,
@@ -49,7 +47,19 @@ from tests.reliability_support import (
     states,
     tail,
 )
+from tests.report_support import REPORT_STREAMS
 from tests.tap_runner import TapRun, catalog_selecting, run_tap
+
+#: `sim`: three scopes (two organizations, one enterprise) with several files per report.
+pytestmark = pytest.mark.simulator(
+    token=sentinel_token(),
+    organizations={"octo-org": ["justice-league"], "acme": []},
+    enterprises=["octo-ent"],
+    users_per_org=12,
+    users_per_enterprise=20,
+    seats_per_org=12,
+    files_per_report=2,
+)
 
 STREAMS = (*REPORT_STREAMS, "copilot_seats")
 DAYS = 12
@@ -67,21 +77,6 @@ class Chain:
     #: The state each run started from (None for the first).
     started_from: list[dict[str, Any] | None] = field(default_factory=list)
     kills: int = 0
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    """Three scopes (two organizations, one enterprise) with several files per report."""
-    with Simulator(
-        token=sentinel_token(),
-        organizations={"octo-org": ["justice-league"], "acme": []},
-        enterprises=["octo-ent"],
-        users_per_org=12,
-        users_per_enterprise=20,
-        seats_per_org=12,
-        files_per_report=2,
-    ) as simulator:
-        yield simulator
 
 
 @pytest.fixture(scope="module")

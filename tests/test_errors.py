@@ -18,11 +18,12 @@ from copilot_devkit.simulator import Simulator
 from tests.metrics_support import (
     STREAM,
     cli_in_process,
-    error_line,
     metrics_config,
     metrics_requests,
     run_concurrently,
 )
+from tests.reliability_support import assert_nothing_leaks, error_line
+from tests.sim_support import MakeSimulator, started_simulators
 from tests.tap_runner import TapRun, run_tap
 
 WRONG_TOKEN = "ghp_this_token_is_not_valid_0000000000"
@@ -126,11 +127,10 @@ CASES: dict[str, Case] = {
 SUBPROCESS_CASES = [name for name, case in CASES.items() if case.subprocess]
 
 
-def prepared(name: str) -> tuple[Simulator, dict[str, Any]]:
-    """A started simulator armed for the case, and the tap config pointing at it."""
+def prepared(make: MakeSimulator, name: str) -> tuple[Simulator, dict[str, Any]]:
+    """A simulator started by `make`, armed for the case, and the tap config pointing at it."""
     case = CASES[name]
-    sim = Simulator(**case.simulator)
-    sim.start()
+    sim = make(**case.simulator)
     for fault in case.faults:
         sim.faults.add(**fault)
     return sim, metrics_config(sim, **case.config)
@@ -141,8 +141,8 @@ def subprocess_runs(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, tuple[TapRun, Simulator, dict[str, Any]]]:
     """The subprocess cases, run side by side."""
-    setups = {name: prepared(name) for name in SUBPROCESS_CASES}
-    try:
+    with started_simulators() as make:
+        setups = {name: prepared(make, name) for name in SUBPROCESS_CASES}
 
         def job(name: str) -> Callable[[], TapRun]:
             path = tmp_path_factory.mktemp(name)
@@ -151,24 +151,18 @@ def subprocess_runs(
 
         runs = run_concurrently({name: job(name) for name in SUBPROCESS_CASES})
         return {name: (runs[name], *setups[name]) for name in SUBPROCESS_CASES}
-    finally:
-        for sim, _ in setups.values():
-            sim.stop()
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_fatal_answer_is_one_actionable_line(
-    name: str, request: pytest.FixtureRequest, tmp_path: Path
+    name: str, request: pytest.FixtureRequest, make_simulator: MakeSimulator, tmp_path: Path
 ) -> None:
     case = CASES[name]
     if case.subprocess:
         run, sim, config = request.getfixturevalue("subprocess_runs")[name]
     else:
-        sim, config = prepared(name)
-        try:
-            run = cli_in_process(config, tmp_path, streams=[STREAM])
-        finally:
-            sim.stop()
+        sim, config = prepared(make_simulator, name)
+        run = cli_in_process(config, tmp_path, streams=[STREAM])
 
     assert run.exit_code == 1
     line = error_line(run.stderr)
@@ -179,6 +173,4 @@ def test_fatal_answer_is_one_actionable_line(
     assert failing, "the simulator never refused anything"
     assert case.tries(len(failing)), [r.status for r in failing]
     # The token is never part of what the user reads.
-    for secret in (sim.settings.token, config["auth_token"]):
-        assert secret not in run.stderr
-        assert secret not in run.stdout
+    assert_nothing_leaks(run, [sim.settings.token, config["auth_token"]])

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from copilot_devkit.simulator import Simulator
 
+from tests.sim_support import days_ago
 from tests.tap_runner import TapRun, run_warnings
 
 #: Stderr may be at most this share of stdout, and no line longer than this many bytes.
@@ -23,35 +24,38 @@ MAX_LOG_SHARE = 0.02
 MAX_LINE_BYTES = 4096
 DAYS = 20
 
+pytestmark = pytest.mark.simulator(
+    organizations={"octo-org": ["justice-league", "avengers"]},
+    enterprises=[],
+    users_per_org=300,
+    seats_per_org=300,
+)
+
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[TapRun, bytes, bytes]:
-    with Simulator(
-        organizations={"octo-org": ["justice-league", "avengers"]},
-        enterprises=[],
-        users_per_org=300,
-        seats_per_org=300,
-    ) as sim:
-        last = sim.settings.today - dt.timedelta(days=1)
-        config = sim.tap_config(
-            start_date=(last - dt.timedelta(days=DAYS - 1)).isoformat(),
-            end_date=last.isoformat(),
-            teams=[],
-        )
-        workdir: Path = tmp_path_factory.mktemp("log-volume")
-        (workdir / "config.json").write_text(json.dumps(config))
-        command = [sys.executable, "-m", "tap_copilot_metrics", "--config", "config.json"]
-        catalog = subprocess.run(
-            [*command, "--discover"], cwd=workdir, capture_output=True, check=True, timeout=60
-        ).stdout
-        (workdir / "catalog.json").write_bytes(catalog)
-        completed = subprocess.run(
-            [*command, "--catalog", "catalog.json"],
-            cwd=workdir,
-            capture_output=True,
-            check=False,
-            timeout=300,
-        )
+def default_run(
+    sim: Simulator, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[TapRun, bytes, bytes]:
+    last = days_ago(sim, 1)
+    config = sim.tap_config(
+        start_date=(last - dt.timedelta(days=DAYS - 1)).isoformat(),
+        end_date=last.isoformat(),
+        teams=[],
+    )
+    workdir: Path = tmp_path_factory.mktemp("log-volume")
+    (workdir / "config.json").write_text(json.dumps(config))
+    command = [sys.executable, "-m", "tap_copilot_metrics", "--config", "config.json"]
+    catalog = subprocess.run(
+        [*command, "--discover"], cwd=workdir, capture_output=True, check=True, timeout=60
+    ).stdout
+    (workdir / "catalog.json").write_bytes(catalog)
+    completed = subprocess.run(
+        [*command, "--catalog", "catalog.json"],
+        cwd=workdir,
+        capture_output=True,
+        check=False,
+        timeout=300,
+    )
     run = TapRun.parse(completed.returncode, completed.stdout.decode(), completed.stderr.decode())
     return run, completed.stdout, completed.stderr
 

@@ -25,13 +25,14 @@ from tests.metrics_support import (
     KEYS,
     STREAM,
     cli_in_process,
-    days_ago,
     expected_records,
     keyed,
     metrics_config,
     metrics_requests,
     scopes,
 )
+from tests.reliability_support import state_with
+from tests.sim_support import days_ago
 from tests.tap_runner import TapRun, bookmark, catalog_selecting, run_tap, sync_in_process
 
 
@@ -233,19 +234,7 @@ def test_old_bookmark_is_clamped_too(
         simulator, first_day=300, organizations=["acme"], teams=[], enterprises=[]
     )
     old = days_ago(simulator, 150).isoformat()
-    state = {
-        "bookmarks": {
-            STREAM: {
-                "partitions": [
-                    {
-                        "context": {"scope": "organization", "scope_name": "acme"},
-                        "replication_key": "date",
-                        "replication_key_value": old,
-                    }
-                ]
-            }
-        }
-    }
+    state = state_with({(STREAM, "organization", "acme"): old})
     with caplog.at_level(logging.WARNING):
         run = sync_in_process(config, streams=[STREAM], state=state)
     oldest = days_ago(simulator, RETENTION_DAYS - 1)
@@ -438,19 +427,9 @@ def test_up_to_date_partition_requests_nothing(simulator: Simulator) -> None:
         teams=[],
         enterprises=[],
     )
-    state_at_end = {
-        "bookmarks": {
-            STREAM: {
-                "partitions": [
-                    {
-                        "context": {"scope": "organization", "scope_name": "octo-org"},
-                        "replication_key": "date",
-                        "replication_key_value": (end + dt.timedelta(days=1)).isoformat(),
-                    }
-                ]
-            }
-        }
-    }
+    state_at_end = state_with(
+        {(STREAM, "organization", "octo-org"): (end + dt.timedelta(days=1)).isoformat()}
+    )
     run = sync_in_process(config, streams=[STREAM], state=state_at_end)
     assert metrics_requests(simulator) == []
     assert run.records(STREAM) == []
@@ -460,19 +439,7 @@ def test_malformed_bookmark_is_a_clear_error_before_any_request(simulator: Simul
     config = metrics_config(
         simulator, first_day=8, organizations=["octo-org"], teams=[], enterprises=[]
     )
-    state = {
-        "bookmarks": {
-            STREAM: {
-                "partitions": [
-                    {
-                        "context": {"scope": "organization", "scope_name": "octo-org"},
-                        "replication_key": "date",
-                        "replication_key_value": "last tuesday",
-                    }
-                ]
-            }
-        }
-    }
+    state = state_with({(STREAM, "organization", "octo-org"): "last tuesday"})
     # The state is reviewed when the tap loads it, before any stream starts.
     with pytest.raises(ConfigError) as raised:
         sync_until_failure(config, state=state)

@@ -22,7 +22,7 @@ import io
 import re
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,26 +35,28 @@ from tests.metrics_support import run_concurrently
 from tests.reliability_support import (
     DAY_FIELD,
     DEBUG_ENV,
+    ENTERPRISE,
+    ORG,
     QUICK_RETRIES,
+    assert_debug_logging_was_on,
     assert_nothing_leaks,
     assert_states_never_ahead,
-    authorization_values,
     download_paths,
     error_line,
-    key_fragments,
+    every_secret,
     keyed,
     normalized_state,
     partition_bookmarks,
+    quick_config,
     records,
     run_cli,
     sentinel_token,
     signed_query_values,
     tail,
-    wait_for_tap_threads,
 )
+from tests.sim_support import app_settings, as_app, started_simulators
 from tests.tap_runner import TapRun, catalog_selecting, run_tap
 
-ORG, ENTERPRISE = "octo-org", "octo-ent"
 #: Enough seats for two pages of 100, so a fault can land on page 2.
 SIMULATOR: dict[str, Any] = {
     "organizations": {ORG: ["justice-league", "avengers"]},
@@ -64,6 +66,12 @@ SIMULATOR: dict[str, Any] = {
     "seats_per_org": 110,
     "files_per_report": 2,
 }
+#: One simulator for the module (faults and request log are reset for each case).
+pytestmark = [
+    pytest.mark.simulator(token=sentinel_token(), **SIMULATOR),
+    pytest.mark.usefixtures("fresh_sim"),
+]
+
 DAYS = 3
 BACKFILL_DAYS = 10
 #: Stands for the URL paths of the 28-day users report files (known once the simulator runs).
@@ -187,34 +195,10 @@ def cases(faults: dict[str, Fault]) -> list[Any]:
 # --- fixtures ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    """One simulator for the module (faults and request log are reset for each case)."""
-    with Simulator(token=sentinel_token(), **SIMULATOR) as simulator:
-        yield simulator
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sim: Simulator) -> Iterator[None]:
-    sim.faults.clear()
-    sim.clear_requests()
-    yield
-    wait_for_tap_threads()
-
-
 def config_for(sim: Simulator, endpoint: str, **extra: Any) -> dict[str, Any]:
-    """Both scope kinds (teams where the endpoint needs them), the last DAYS days."""
-    start = sim.settings.today - dt.timedelta(days=ENDPOINTS[endpoint].days)
-    return {
-        "api_url": sim.base_url,
-        "auth_token": sim.settings.token,
-        "organizations": [ORG],
-        "enterprises": [ENTERPRISE],
-        "teams": list(ENDPOINTS[endpoint].teams),
-        "start_date": start.isoformat(),
-        **QUICK_RETRIES,
-        **extra,
-    }
+    """Both scope kinds (teams where the endpoint needs them), the endpoint's days."""
+    target = ENDPOINTS[endpoint]
+    return quick_config(sim, days=target.days, **{"teams": target.teams, **extra})
 
 
 @pytest.fixture(scope="module")
@@ -261,6 +245,19 @@ def arm(sim: Simulator, endpoint: str, fault: Fault) -> Any:
     return sim.faults.add(path=path, kind=fault.kind, times=fault.times, **fault.params)
 
 
+def run_with_fault(
+    sim: Simulator, endpoint: str, fault: Fault, tmp_path: Path
+) -> tuple[Any, TapRun, float]:
+    """Arm the fault (`arm`), then run the endpoint's streams through the console entry point:
+    the armed fault, the run, and the seconds it took."""
+    armed = arm(sim, endpoint, fault)
+    started = time.monotonic()
+    run = run_cli(
+        config_for(sim, endpoint, **fault.config), tmp_path, streams=ENDPOINTS[endpoint].streams
+    )
+    return armed, run, time.monotonic() - started
+
+
 def truth_of(clean: TapRun, endpoint: str) -> dict[str, list[dict[str, Any]]]:
     """The clean run's records of each day-keyed stream read from this endpoint."""
     return {
@@ -283,13 +280,8 @@ def test_transient_fault_leaves_the_records_of_a_clean_run(
 ) -> None:
     clean = clean_runs(endpoint)
     fault = TRANSIENT[name]
-    armed = arm(sim, endpoint, fault)
 
-    started = time.monotonic()
-    run = run_cli(
-        config_for(sim, endpoint, **fault.config), tmp_path, streams=ENDPOINTS[endpoint].streams
-    )
-    elapsed = time.monotonic() - started
+    armed, run, elapsed = run_with_fault(sim, endpoint, fault, tmp_path)
 
     assert run.exit_code == 0, tail(run.stderr)
     assert "Traceback" not in run.stderr
@@ -317,11 +309,8 @@ def test_permanent_fault_ends_the_run_with_one_line_and_no_state_ahead_of_record
     clean = clean_runs(endpoint)
     fault = PERMANENT[name]
     target = ENDPOINTS[endpoint]
-    armed = arm(sim, endpoint, fault)
 
-    started = time.monotonic()
-    run = run_cli(config_for(sim, endpoint, **fault.config), tmp_path, streams=target.streams)
-    elapsed = time.monotonic() - started
+    armed, run, elapsed = run_with_fault(sim, endpoint, fault, tmp_path)
 
     assert armed.hits >= 1, "the fault never fired: the case proves nothing"
     assert elapsed < 15, "the total wait is bounded by the retry budget"
@@ -410,14 +399,13 @@ def command_runs(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[tuple[str, str], tuple[TapRun, Simulator]]:
     """COMMAND_CASES as subprocesses, side by side, each against a simulator of its own."""
-    sims = {
-        (endpoint, name): Simulator(token=sentinel_token(), **SIMULATOR)
-        for endpoint, name, _ in COMMAND_CASES
-    }
-    try:
+    with started_simulators() as make:
+        sims = {
+            (endpoint, name): make(token=sentinel_token(), **SIMULATOR)
+            for endpoint, name, _ in COMMAND_CASES
+        }
         jobs = {}
         for (endpoint, name), simulator in sims.items():
-            simulator.start()
             fault = PERMANENT.get(name) or TRANSIENT[name]
             arm(simulator, endpoint, fault)
             config = config_for(simulator, endpoint, **fault.config)
@@ -428,9 +416,6 @@ def command_runs(
             )
         runs = run_concurrently(jobs, workers=2)
         return {case: (runs[case], sims[case]) for case in sims}
-    finally:
-        for simulator in sims.values():
-            simulator.stop()
 
 
 @pytest.mark.parametrize(
@@ -487,7 +472,6 @@ def test_a_rate_limited_download_waits_as_asked_instead_of_failing(
 
 # --- secrets: sentinel token, App key, JWTs, installation tokens, signed URLs, DEBUG logs -------
 
-APP_ID, INSTALLATION_ID = 4711, 42
 ALL_ENDPOINT_STREAMS = (
     "copilot_usage_daily",
     "copilot_user_usage_daily",
@@ -495,38 +479,6 @@ ALL_ENDPOINT_STREAMS = (
     "copilot_billing",
     "copilot_metrics",
 )
-
-
-def app_simulator(public_pem: str) -> Simulator:
-    return Simulator(
-        token=sentinel_token(),
-        app_id=APP_ID,
-        app_public_key_pem=public_pem,
-        app_installation_id=INSTALLATION_ID,
-        **SIMULATOR,
-    )
-
-
-def app_config(simulator: Simulator, private_pem: str, **extra: Any) -> dict[str, Any]:
-    config = config_for(simulator, "teams-list", **extra)
-    del config["auth_token"]
-    config.update(
-        app_id=str(APP_ID), app_private_key=private_pem, app_installation_id=str(INSTALLATION_ID)
-    )
-    return config
-
-
-def every_secret(simulator: Simulator, private_pem: str | None = None) -> list[str]:
-    """The PAT, every credential sent (JWTs, installation tokens), key lines, `sig` values."""
-    values = [
-        simulator.settings.token,
-        *authorization_values(simulator),
-        *(minted.token for minted in simulator.minted_tokens),
-        *signed_query_values(simulator),
-    ]
-    if private_pem:
-        values += key_fragments(private_pem)
-    return values
 
 
 #: name -> (faults as (endpoint, fault kind, times, params), exit code)
@@ -553,25 +505,27 @@ def debug_runs(
     app_keypair: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, tuple[TapRun, Simulator]]:
     """Each DEBUG_SCENARIOS entry: the real command, GitHub App auth, DEBUG logging."""
-    sims = {name: app_simulator(app_keypair.public_pem) for name in DEBUG_SCENARIOS}
-    try:
+    with started_simulators() as make:
+        sims = {
+            name: make(**app_settings(app_keypair.public_pem, token=sentinel_token(), **SIMULATOR))
+            for name in DEBUG_SCENARIOS
+        }
         jobs = {}
         for name, simulator in sims.items():
-            simulator.start()
             for endpoint, kind, times, params in DEBUG_SCENARIOS[name][0]:
                 simulator.faults.add(
                     path=ENDPOINTS[endpoint].path, kind=kind, times=times, **params
                 )
-            config = app_config(simulator, app_keypair.private_pem, retry_max_elapsed_seconds=0.5)
+            config = as_app(
+                config_for(simulator, "teams-list", retry_max_elapsed_seconds=0.5),
+                app_keypair.private_pem,
+            )
             path = tmp_path_factory.mktemp(f"debug-{name}")
             jobs[name] = lambda config=config, path=path: run_tap(
                 config, tmp_path=path, streams=ALL_ENDPOINT_STREAMS, env=DEBUG_ENV, timeout=60
             )
         runs = run_concurrently(jobs, workers=2)
         return {name: (runs[name], sims[name]) for name in sims}
-    finally:
-        for simulator in sims.values():
-            simulator.stop()
 
 
 @pytest.mark.parametrize("scenario", list(DEBUG_SCENARIOS))
@@ -582,7 +536,7 @@ def test_debug_logging_with_app_auth_and_faults_leaks_no_secret(
     expected_exit = DEBUG_SCENARIOS[scenario][1]
 
     assert run.exit_code == expected_exit, tail(run.stderr)
-    assert "| DEBUG " in run.stderr, "debug logging did not switch on"
+    assert_debug_logging_was_on(run)
     assert simulator.minted_tokens, "no installation token was minted: App auth was not used"
     if expected_exit:
         error_line(run.stderr, last=False)

@@ -8,34 +8,30 @@ what a clean run emits (the truth), with no key twice. Faults are armed on the s
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import logging
 import re
-import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-import requests
 from copilot_devkit.simulator import RequestLog, Simulator
 
 from tap_copilot_metrics.errors import ReportUnreadable
-from tests.tap_runner import bookmark, run_tap, sync_in_process
-from tests.test_report_streams import (
+from tests.reliability_support import download_paths
+from tests.report_support import (
     REPORTS,
     SMALL,
     TWO_SCOPES,
-    MakeSimulator,
-    ago,
     assert_equals_truth,
     config,
     day_range,
     expected,
     messages_of,
     requested_days,
-    scopes,
 )
+from tests.sim_support import MakeSimulator, days_ago
+from tests.tap_runner import bookmark, run_tap, sync_in_process
+from tests.truth import report_scopes
 
 USERS = "copilot_user_usage_daily"
 #: Files here are split, cut short or refused mid-way, which needs several lines on every day:
@@ -43,33 +39,6 @@ USERS = "copilot_user_usage_daily"
 BUSY = {**SMALL, "weekend_activity": 1.0}
 REPORT_CALLS = r"/copilot/metrics/reports/"
 DOWNLOADS = r"^/_downloads/"
-
-
-def download_path(
-    sim: Simulator, report: str, scope: str, name: str, day: dt.date, index: int
-) -> str:
-    """The URL path of one file of a report (stable across link refreshes; the query is not).
-
-    Asked over HTTP like the tap does, so a fault can target exactly that file.
-    """
-    prefix = "orgs" if scope == "organization" else "enterprises"
-    report_path = f"/{prefix}/{name}/copilot/metrics/reports/{report}"
-    response = requests.get(
-        f"{sim.base_url}{report_path}",
-        params={"day": day.isoformat()},
-        headers={"Authorization": f"Bearer {sim.settings.token}"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    links = response.json()["download_links"]
-    assert len(links) > index
-    # The simulator logs a request after answering it: wait for the entry, then forget it,
-    # so the test's request log holds the tap's requests only.
-    deadline = time.monotonic() + 5
-    while not any(r.path == report_path for r in sim.requests) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    sim.clear_requests()
-    return urlsplit(links[index]).path
 
 
 def downloads(sim: Simulator) -> list[RequestLog]:
@@ -95,7 +64,7 @@ def test_file_formats_and_several_files_per_report(
         files_per_report=files,
         blank_lines=True,
     )
-    days = day_range(ago(sim, 2), ago(sim, 1))
+    days = day_range(days_ago(sim, 2), days_ago(sim, 1))
     run = sync_in_process(config(sim, days[0]), streams=streams)
 
     assert_equals_truth(sim, run, days, streams)
@@ -113,7 +82,7 @@ def test_file_formats_and_several_files_per_report(
     total = sum(
         len(sim.truth.report_files(REPORTS[stream][scope], scope, name, day))
         for stream in streams
-        for scope, name in scopes(sim)
+        for scope, name in report_scopes(sim)
         for day in days
     )
     assert len(downloads(sim)) == total
@@ -124,7 +93,7 @@ def test_file_formats_and_several_files_per_report(
 
 def test_download_requests_never_carry_the_github_token(make_simulator: MakeSimulator) -> None:
     sim = make_simulator(**BUSY, **TWO_SCOPES)
-    day = ago(sim, 1)
+    day = days_ago(sim, 1)
     run = sync_in_process(config(sim, day), streams=[USERS])
 
     assert_equals_truth(sim, run, [day], [USERS])
@@ -145,8 +114,8 @@ def test_an_expired_link_is_replaced_by_fresh_links_without_doubling_records(
     tap asks the report endpoint again and reads on; records equal a clean run's."""
     caplog.set_level(logging.INFO)
     sim = make_simulator(**BUSY, **TWO_SCOPES, files_per_report=3)
-    days = day_range(ago(sim, 2), ago(sim, 1))
-    path = download_path(sim, "users-1-day", "organization", "octo-org", days[1], 1)
+    days = day_range(days_ago(sim, 2), days_ago(sim, 1))
+    path = download_paths(sim, "users-1-day", "organization", "octo-org", days[1])[1]
     if mid_file:
         sim.faults.add(path=re.escape(path) + "$", kind="truncate", times=1)
     sim.faults.add(path=re.escape(path) + "$", kind="expire", times=1)
@@ -165,8 +134,8 @@ def test_a_link_refused_even_after_fresh_links_fails_the_run_naming_the_file(
     make_simulator: MakeSimulator,
 ) -> None:
     sim = make_simulator(**BUSY, organizations={"octo-org": []}, enterprises=[], files_per_report=2)
-    day = ago(sim, 1)
-    path = download_path(sim, "users-1-day", "organization", "octo-org", day, 1)
+    day = days_ago(sim, 1)
+    path = download_paths(sim, "users-1-day", "organization", "octo-org", day)[1]
     sim.faults.add(path=re.escape(path) + "$", kind="expire", times=None)
 
     with pytest.raises(ReportUnreadable) as raised:
@@ -189,8 +158,8 @@ def test_a_report_withdrawn_while_read_fails_and_state_does_not_claim_the_day(
     answers "no report" (404): file 1's records are out, so the day cannot pass for one
     without a report; the run fails and the last STATE names the day before."""
     sim = make_simulator(**BUSY, organizations={"octo-org": []}, enterprises=[], files_per_report=2)
-    days = day_range(ago(sim, 2), ago(sim, 1))
-    path = download_path(sim, "users-1-day", "organization", "octo-org", days[1], 1)
+    days = day_range(days_ago(sim, 2), days_ago(sim, 1))
+    path = download_paths(sim, "users-1-day", "organization", "octo-org", days[1])[1]
     # The first two report calls (one per day) pass; the third, the refresh, finds nothing.
     sim.faults.add(path=r"/users-1-day$", kind="slow", times=2, seconds=0)
     sim.faults.add(path=re.escape(path) + "$", kind="expire", times=1)
@@ -213,7 +182,7 @@ def test_a_report_withdrawn_while_read_fails_and_state_does_not_claim_the_day(
 def test_links_that_outlive_their_ttl_are_refreshed(make_simulator: MakeSimulator) -> None:
     """A real expiry: links live 2 s and the first download is answered after 2.5 s."""
     sim = make_simulator(**BUSY, organizations={"octo-org": []}, enterprises=[], link_ttl_seconds=2)
-    day = ago(sim, 1)
+    day = days_ago(sim, 1)
     sim.faults.add(path=DOWNLOADS, kind="slow", times=1, seconds=2.5)
 
     run = sync_in_process(config(sim, day), streams=[USERS])
@@ -227,7 +196,7 @@ def test_signed_query_strings_never_reach_the_log_even_at_debug(
     make_simulator: MakeSimulator, tmp_path: Path
 ) -> None:
     sim = make_simulator(**BUSY, organizations={"octo-org": []}, enterprises=[])
-    day = ago(sim, 1)
+    day = days_ago(sim, 1)
     for kind in ("500", "truncate", "expire", "drop"):
         sim.faults.add(path=DOWNLOADS, kind=kind, times=1)
     sim.faults.add(path=REPORT_CALLS, kind="500", times=1)
@@ -252,7 +221,7 @@ def test_transient_faults_are_retried_and_records_equal_a_clean_run(
     make_simulator: MakeSimulator, target: str, kind: str
 ) -> None:
     sim = make_simulator(**BUSY, **TWO_SCOPES, files_per_report=2)
-    days = day_range(ago(sim, 2), ago(sim, 1))
+    days = day_range(days_ago(sim, 2), days_ago(sim, 1))
     path = r"/users-1-day$" if target == "report-call" else DOWNLOADS
     params = {"retry_after": 0} if kind == "429" else {}
     sim.faults.add(path=path, kind=kind, times=2, **params)
@@ -262,7 +231,7 @@ def test_transient_faults_are_retried_and_records_equal_a_clean_run(
     assert_equals_truth(sim, run, days, [USERS])
     hit = [r for r in sim.requests if r.fault == kind]
     assert len(hit) == 2
-    for scope, name in scopes(sim):
+    for scope, name in report_scopes(sim):
         assert bookmark(run.final_state, USERS, scope, name) == days[-1].isoformat()
 
 
@@ -278,9 +247,9 @@ def test_a_file_cut_short_is_fetched_again_and_emitted_once(
         files_per_report=1,
         blank_lines=False,
     )
-    days = day_range(ago(sim, 2), ago(sim, 1))
+    days = day_range(days_ago(sim, 2), days_ago(sim, 1))
     for day in days:
-        path = download_path(sim, "users-1-day", "organization", "octo-org", day, 0)
+        path = download_paths(sim, "users-1-day", "organization", "octo-org", day)[0]
         sim.faults.add(path=re.escape(path) + "$", kind="truncate", times=1)
         # The cut lands after some complete lines, which must not be emitted twice.
         body = sim.truth.report_files("users-1-day", "organization", "octo-org", day)[0]
@@ -305,9 +274,9 @@ def test_a_malformed_file_fails_the_day_and_state_stays_before_it(
     """The simulator has no "malformed line" fault; the closest is "html" (a 200 HTML page as
     the file), which is malformed at line 1. Armed for good on one file of the second day."""
     sim = make_simulator(**BUSY, organizations={"octo-org": []}, enterprises=[], files_per_report=2)
-    days = day_range(ago(sim, 3), ago(sim, 1))
+    days = day_range(days_ago(sim, 3), days_ago(sim, 1))
     bad = days[1]
-    path = download_path(sim, "users-1-day", "organization", "octo-org", bad, 1)
+    path = download_paths(sim, "users-1-day", "organization", "octo-org", bad)[1]
     sim.faults.add(path=re.escape(path) + "$", kind="html", times=None)
 
     run = run_tap(config(sim, days[0]), tmp_path=tmp_path, streams=[USERS])

@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
@@ -23,36 +22,27 @@ from copilot_devkit.simulator.data import EXAMPLES_DIR
 
 from tap_copilot_metrics.clock import utc_today
 from tap_copilot_metrics.errors import TapAPIError
-from tests.tap_runner import KEYS, TapRun, bookmark, sync_in_process
+from tests.report_support import (
+    REPORT_STREAMS,
+    REPORTS,
+    SMALL,
+    TWO_SCOPES,
+    assert_equals_truth,
+    assert_keys_sound,
+    config,
+    day_range,
+    expected,
+    messages_of,
+    records_of,
+    requested_days,
+)
+from tests.sim_support import MakeSimulator, days_ago
+from tests.tap_runner import TapRun, bookmark, sync_in_process
+from tests.truth import report_scopes as scopes
 
 EXAMPLES = EXAMPLES_DIR
 
-#: stream -> report name per scope kind (the URL segment).
-REPORTS: dict[str, dict[str, str]] = {
-    "copilot_usage_daily": {
-        "organization": "organization-1-day",
-        "enterprise": "enterprise-1-day",
-    },
-    "copilot_user_usage_daily": {"organization": "users-1-day", "enterprise": "users-1-day"},
-    "copilot_user_teams_daily": {
-        "organization": "user-teams-1-day",
-        "enterprise": "user-teams-1-day",
-    },
-    "copilot_repository_usage_daily": {
-        "organization": "repos-1-day",
-        "enterprise": "repos-1-day",
-    },
-}
-REPORT_STREAMS = tuple(REPORTS)
-#: Enough users that every team has the 5 seated members GitHub requires for user-teams rows.
-SMALL = {"users_per_org": 12, "users_per_enterprise": 20, "seats_per_org": 3}
-#: One organization and one enterprise: both scope kinds, fewest requests.
-TWO_SCOPES = {"organizations": {"octo-org": ["justice-league"]}, "enterprises": ["octo-ent"]}
-
-MakeSimulator = Callable[..., Simulator]
-
-
-# --- helpers (also used by test_report_downloads.py) -------------------------------------------
+# --- helpers (the shared ones are in tests/report_support.py) ----------------------------------
 
 
 def sim_today() -> dt.date:
@@ -60,92 +50,9 @@ def sim_today() -> dt.date:
     return utc_today()
 
 
-def ago(sim: Simulator, days: int) -> dt.date:
-    """The day `days` before the simulator's (and the tap's) UTC today."""
-    return sim.settings.today - dt.timedelta(days=days)
-
-
-def day_range(first: dt.date, last: dt.date) -> list[dt.date]:
-    """Every day from first to last, inclusive."""
-    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def scopes(sim: Simulator) -> list[tuple[str, str]]:
-    """(scope, scope_name) of every organization and enterprise the simulator serves."""
-    return [("organization", org) for org in sim.settings.organizations] + [
-        ("enterprise", ent) for ent in sim.settings.enterprises
-    ]
-
-
 def resume(run: TapRun) -> dict[str, Any]:
     """A copy of a run's last STATE, to start the next run with (the SDK mutates its input)."""
     return copy.deepcopy(run.final_state)
-
-
-def config(sim: Simulator, start: dt.date, **extra: Any) -> dict[str, Any]:
-    """A tap config for this simulator with short retry waits (faults are retried quickly)."""
-    return sim.tap_config(
-        start_date=start.isoformat(),
-        teams=[],
-        retry_initial_wait_seconds=0.01,
-        secondary_rate_limit_wait_seconds=0.01,
-        **extra,
-    )
-
-
-def expected(
-    sim: Simulator, stream: str, scope: str, name: str, days: Iterable[dt.date]
-) -> list[dict[str, Any]]:
-    """The records a stream must emit for one scope: file lines as served, scope columns added."""
-    report = REPORTS[stream][scope]
-    return [
-        {"scope": scope, "scope_name": name, **line}
-        for day in days
-        for line in sim.truth.report_lines(report, scope, name, day)
-    ]
-
-
-def records_of(run: TapRun, stream: str, scope: str, name: str) -> list[dict[str, Any]]:
-    """One scope's records of a stream, in output order."""
-    return [r for r in run.records(stream) if (r["scope"], r["scope_name"]) == (scope, name)]
-
-
-def requested_days(sim: Simulator, report: str, scope: str, name: str) -> list[str]:
-    """`day` of every `?day=` call the simulator received for one report and scope."""
-    prefix = "/orgs/" if scope == "organization" else "/enterprises/"
-    path = f"{prefix}{name}/copilot/metrics/reports/{report}"
-    return [r.query["day"] for r in sim.requests if r.path == path and "day" in r.query]
-
-
-def assert_keys_sound(run: TapRun, stream: str) -> None:
-    """Key columns never null or empty, and no key twice."""
-    for record in run.records(stream):
-        for key in KEYS[stream]:
-            assert record.get(key) not in (None, ""), (stream, key, record)
-    assert run.duplicate_keys(stream, KEYS[stream]) == []
-
-
-def assert_equals_truth(
-    sim: Simulator,
-    run: TapRun,
-    days: list[dt.date],
-    streams: Iterable[str] = REPORT_STREAMS,
-) -> None:
-    """Each stream's records, per scope, are exactly the truth of `days` in ascending order."""
-    for stream in streams:
-        assert_keys_sound(run, stream)
-        seen = set()
-        for scope, name in scopes(sim):
-            got = records_of(run, stream, scope, name)
-            want = expected(sim, stream, scope, name, days)
-            assert got == want, (stream, scope, name)
-            seen.add((scope, name))
-        assert {(r["scope"], r["scope_name"]) for r in run.records(stream)} <= seen
-
-
-def messages_of(caplog: pytest.LogCaptureFixture, stream: str) -> list[str]:
-    """Log messages of one stream's logger."""
-    return [r.getMessage() for r in caplog.records if r.name.endswith(f".{stream}")]
 
 
 # --- records equal the truth -------------------------------------------------------------------
@@ -155,7 +62,7 @@ def test_every_report_stream_equals_truth_for_organizations_and_enterprises(
     make_simulator: MakeSimulator,
 ) -> None:
     sim = make_simulator(**SMALL, files_per_report=2)
-    days = day_range(ago(sim, 3), ago(sim, 1))
+    days = day_range(days_ago(sim, 3), days_ago(sim, 1))
     run = sync_in_process(config(sim, days[0]), streams=REPORT_STREAMS)
 
     assert_equals_truth(sim, run, days)
@@ -181,13 +88,13 @@ def test_incremental_runs_ask_only_from_bookmark_minus_lookback(
     sim = make_simulator(
         **SMALL, **TWO_SCOPES, reports_ready_through=sim_today() - dt.timedelta(days=3)
     )
-    start = ago(sim, 8)
+    start = days_ago(sim, 8)
     lookback = 2
     first = sync_in_process(config(sim, start, lookback_days=lookback), streams=streams)
-    assert_equals_truth(sim, first, day_range(start, ago(sim, 3)), streams)
+    assert_equals_truth(sim, first, day_range(start, days_ago(sim, 3)), streams)
 
     # Two more days become ready; the next run starts at bookmark - lookback_days.
-    sim.settings.reports_ready_through = ago(sim, 1)
+    sim.settings.reports_ready_through = days_ago(sim, 1)
     sim.clear_requests()
     second = sync_in_process(
         config(sim, start, lookback_days=lookback), streams=streams, state=resume(first)
@@ -195,14 +102,14 @@ def test_incremental_runs_ask_only_from_bookmark_minus_lookback(
     for stream in streams:
         for scope, name in scopes(sim):
             mark = dt.date.fromisoformat(bookmark(first.final_state, stream, scope, name) or "")
-            assert mark == ago(sim, 3)
-            days = day_range(mark - dt.timedelta(days=lookback), ago(sim, 1))
+            assert mark == days_ago(sim, 3)
+            days = day_range(mark - dt.timedelta(days=lookback), days_ago(sim, 1))
             asked = requested_days(sim, REPORTS[stream][scope], scope, name)
             assert sorted(asked) == [d.isoformat() for d in days], (stream, scope, name)
             assert records_of(second, stream, scope, name) == expected(
                 sim, stream, scope, name, days
             )
-            assert bookmark(second.final_state, stream, scope, name) == ago(sim, 1).isoformat()
+            assert bookmark(second.final_state, stream, scope, name) == days_ago(sim, 1).isoformat()
         assert_keys_sound(second, stream)
 
 
@@ -231,7 +138,7 @@ def test_state_is_written_after_each_complete_day_and_never_ahead_of_records(
     make_simulator: MakeSimulator,
 ) -> None:
     sim = make_simulator(**SMALL, **TWO_SCOPES, files_per_report=3)
-    days = day_range(ago(sim, 4), ago(sim, 1))
+    days = day_range(days_ago(sim, 4), days_ago(sim, 1))
     run = sync_in_process(config(sim, days[0]), streams=REPORT_STREAMS)
 
     emitted: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -279,7 +186,7 @@ def test_not_ready_days_keep_the_bookmark_and_are_read_by_a_later_run(
         reports_ready_through=today - dt.timedelta(days=2),
         missing_report_days={missing},
     )
-    start = ago(sim, 5)
+    start = days_ago(sim, 5)
     cfg = config(sim, start, lookback_days=0)
 
     # Run 1: the settling day that has no report stops the run before it.
@@ -287,7 +194,7 @@ def test_not_ready_days_keep_the_bookmark_and_are_read_by_a_later_run(
     assert_equals_truth(sim, first, day_range(start, missing - dt.timedelta(days=1)), streams)
     for stream in streams:
         for scope, name in scopes(sim):
-            assert bookmark(first.final_state, stream, scope, name) == ago(sim, 4).isoformat()
+            assert bookmark(first.final_state, stream, scope, name) == days_ago(sim, 4).isoformat()
             asked = requested_days(sim, REPORTS[stream][scope], scope, name)
             assert missing.isoformat() in asked
         assert any(missing.isoformat() in m for m in messages_of(caplog, stream))
@@ -296,19 +203,19 @@ def test_not_ready_days_keep_the_bookmark_and_are_read_by_a_later_run(
     sim.settings.missing_report_days.clear()
     caplog.clear()
     second = sync_in_process(cfg, streams=streams, state=resume(first))
-    assert_equals_truth(sim, second, day_range(ago(sim, 4), ago(sim, 2)), streams)
+    assert_equals_truth(sim, second, day_range(days_ago(sim, 4), days_ago(sim, 2)), streams)
     for stream in streams:
         for scope, name in scopes(sim):
-            assert bookmark(second.final_state, stream, scope, name) == ago(sim, 2).isoformat()
-        assert any(ago(sim, 1).isoformat() in m for m in messages_of(caplog, stream))
+            assert bookmark(second.final_state, stream, scope, name) == days_ago(sim, 2).isoformat()
+        assert any(days_ago(sim, 1).isoformat() in m for m in messages_of(caplog, stream))
 
     # Run 3: yesterday is ready too.
-    sim.settings.reports_ready_through = ago(sim, 1)
+    sim.settings.reports_ready_through = days_ago(sim, 1)
     third = sync_in_process(cfg, streams=streams, state=resume(second))
-    assert_equals_truth(sim, third, day_range(ago(sim, 2), ago(sim, 1)), streams)
+    assert_equals_truth(sim, third, day_range(days_ago(sim, 2), days_ago(sim, 1)), streams)
     for stream in streams:
         for scope, name in scopes(sim):
-            assert bookmark(third.final_state, stream, scope, name) == ago(sim, 1).isoformat()
+            assert bookmark(third.final_state, stream, scope, name) == days_ago(sim, 1).isoformat()
 
 
 @pytest.mark.parametrize(("days_back", "settled"), [(4, True), (3, False)])
@@ -324,11 +231,11 @@ def test_a_missing_day_older_than_the_settling_window_is_skipped(
     stream = "copilot_user_usage_daily"
     missing = sim_today() - dt.timedelta(days=days_back)
     sim = make_simulator(**SMALL, **TWO_SCOPES, missing_report_days={missing})
-    start = ago(sim, 6)
+    start = days_ago(sim, 6)
     run = sync_in_process(config(sim, start), streams=[stream])
 
     before = day_range(start, missing - dt.timedelta(days=1))
-    after = day_range(missing + dt.timedelta(days=1), ago(sim, 1))
+    after = day_range(missing + dt.timedelta(days=1), days_ago(sim, 1))
     read = before + after if settled else before
     assert_equals_truth(sim, run, read, [stream])
     assert expected(sim, stream, "organization", "octo-org", after)  # later days have data
@@ -347,7 +254,7 @@ def test_a_new_unknown_field_reaches_the_records_and_is_logged_once(
     caplog.set_level(logging.INFO)
     stream = "copilot_user_usage_daily"
     sim = make_simulator(**SMALL, **TWO_SCOPES, extra_user_fields={"brand_new_metric": 7})
-    days = day_range(ago(sim, 2), ago(sim, 1))
+    days = day_range(days_ago(sim, 2), days_ago(sim, 1))
     run = sync_in_process(config(sim, days[0]), streams=[stream])
 
     assert_equals_truth(sim, run, days, [stream])
@@ -375,7 +282,7 @@ def test_new_nested_fields_reach_the_records_unchanged(make_simulator: MakeSimul
         "totals_by_ide": [{"ide": "vscode", "brand_new_in_element": [1, 2]}],
     }
     sim = make_simulator(**SMALL, **TWO_SCOPES, extra_user_fields=nested)
-    day = ago(sim, 1)
+    day = days_ago(sim, 1)
     run = sync_in_process(config(sim, day), streams=[stream])
 
     assert_equals_truth(sim, run, [day], [stream])
@@ -427,7 +334,7 @@ def test_official_user_example_goes_through_without_losing_a_field(
     record = _example_records(example)[0]
     fields = {k: v for k, v in record.items() if k not in USER_IDENTITY}
     sim = make_simulator(**SMALL, **TWO_SCOPES, extra_user_fields=fields)
-    day = ago(sim, 1)
+    day = days_ago(sim, 1)
     run = sync_in_process(config(sim, day), streams=[stream])
 
     assert_equals_truth(sim, run, [day], [stream])
@@ -488,12 +395,12 @@ def days_serving(sim: Simulator, stream: str, paths: set[str]) -> list[dt.date]:
     """
     served: set[str] = set()
     for back in range(1, 29):
-        day = ago(sim, back)
+        day = days_ago(sim, back)
         for scope, name in scopes(sim):
             for record in expected(sim, stream, scope, name, [day]):
                 served |= _paths(record)
         if paths <= served:
-            return day_range(day, ago(sim, 1))
+            return day_range(day, days_ago(sim, 1))
     pytest.fail(f"the simulator served none of {sorted(paths - served)} in 28 days")
 
 
@@ -525,7 +432,7 @@ def test_refused_report_calls_fail_with_one_actionable_line(
     sim = make_simulator(**SMALL, **TWO_SCOPES)
     sim.faults.add(path=r"/copilot/metrics/reports/", kind=kind, times=None)
     with pytest.raises(TapAPIError) as raised:
-        sync_in_process(config(sim, ago(sim, 2)), streams=["copilot_user_usage_daily"])
+        sync_in_process(config(sim, days_ago(sim, 2)), streams=["copilot_user_usage_daily"])
     message = str(raised.value)
     assert "\n" not in message
     for text in wanted:
@@ -544,7 +451,7 @@ def test_an_unknown_scope_fails_with_a_404_line_naming_it(
     must not pass silently as "no report yet"."""
     sim = make_simulator(**SMALL, **TWO_SCOPES, empty_report_style=style)
     scopes_config = {"organizations": [], "enterprises": [], setting: ["no-such-name"]}
-    cfg = config(sim, ago(sim, 2), **scopes_config)
+    cfg = config(sim, days_ago(sim, 2), **scopes_config)
     with pytest.raises(TapAPIError) as raised:
         sync_in_process(cfg, streams=["copilot_user_usage_daily"])
     message = str(raised.value)

@@ -20,11 +20,11 @@ from tap_copilot_metrics.tap import TapCopilotMetrics
 from tests.metrics_support import (
     KEYS,
     STREAM,
-    days_ago,
     expected_records,
     metrics_config,
     metrics_requests,
 )
+from tests.sim_support import days_ago
 from tests.tap_runner import TapRun, catalog_selecting, sync_in_process
 
 FIRST_DAY = 5

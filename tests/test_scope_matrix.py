@@ -22,37 +22,20 @@ from copilot_devkit.simulator import Simulator
 
 from tap_copilot_metrics.tap import TapCopilotMetrics
 from tests.tap_runner import TapRun, run_warnings
-from tests.truth import Key, ScopeRef, configured_scopes, iso_days, table_spec
+from tests.truth import MIXES, Key, ScopeRef, configured_scopes, iso_days, table_spec
 
-#: Scope settings of each mix; teams as `org/slug` and as `org/*` (every team of the org).
-MIXES: dict[str, dict[str, list[str]]] = {
-    "organizations": {"organizations": ["octo-org"], "enterprises": [], "teams": []},
-    "enterprises": {"organizations": [], "enterprises": ["octo-ent"], "teams": []},
-    "teams-slug": {"organizations": [], "enterprises": [], "teams": ["octo-org/justice-league"]},
-    "teams-all": {"organizations": [], "enterprises": [], "teams": ["octo-org/*"]},
-    "all-three": {
-        "organizations": ["octo-org"],
-        "enterprises": ["octo-ent"],
-        "teams": ["octo-org/*"],
-    },
-}
 DAYS = 3
 
-
-@pytest.fixture(scope="module")
-def sim() -> Any:
-    settings = {
-        "organizations": {"octo-org": ["justice-league", "avengers"]},
-        "enterprises": ["octo-ent"],
-        # Teams publish metrics only on days with five active members: enough users, and
-        # weekends as busy as weekdays, that every scope has data whatever the pinned day.
-        "users_per_org": 80,
-        "users_per_enterprise": 20,
-        "seats_per_org": 3,
-        "weekend_activity": 1.0,
-    }
-    with Simulator(**settings) as simulator:
-        yield simulator
+pytestmark = pytest.mark.simulator(
+    organizations={"octo-org": ["justice-league", "avengers"]},
+    enterprises=["octo-ent"],
+    # Teams publish metrics only on days with five active members: enough users, and
+    # weekends as busy as weekdays, that every scope has data whatever the pinned day.
+    users_per_org=80,
+    users_per_enterprise=20,
+    seats_per_org=3,
+    weekend_activity=1.0,
+)
 
 
 def tap_command(*args: str) -> list[str]:

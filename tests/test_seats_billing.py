@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from copilot_devkit.simulator import Simulator
 
+from tests.sim_support import MakeSimulator
 from tests.tap_runner import KEYS, TapRun, sync_in_process
-from tests.test_report_streams import scopes
+from tests.truth import report_scopes
 
-MakeSimulator = Callable[..., Simulator]
 SEATS_PER_SCOPE = 230  # three pages of 100
 SEAT_KEYS = list(KEYS["copilot_seats"])
 
@@ -50,7 +49,7 @@ def test_every_seat_once_across_link_pages_for_organizations_and_enterprises(
     records = run.records("copilot_seats")
     assert all(r["seat_key"] for r in records)
     assert run.duplicate_keys("copilot_seats", SEAT_KEYS) == []
-    for scope, name in scopes(sim):
+    for scope, name in report_scopes(sim):
         got = [r for r in records if (r["scope"], r["scope_name"]) == (scope, name)]
         want = expected_seats(sim, scope, name)
         assert len(want) == SEATS_PER_SCOPE
@@ -63,7 +62,7 @@ def test_every_seat_once_across_link_pages_for_organizations_and_enterprises(
             if r.path == f"{prefix}{name}/copilot/billing/seats"
         ]
         assert pages == [("1", "100"), ("2", "100"), ("3", "100")]
-    assert len(records) == SEATS_PER_SCOPE * len(scopes(sim))
+    assert len(records) == SEATS_PER_SCOPE * len(report_scopes(sim))
 
 
 @pytest.mark.parametrize("kind", ["500", "drop", "truncate"])
@@ -73,7 +72,7 @@ def test_seat_pages_survive_transient_faults(seats_sim: Simulator, kind: str) ->
     run = run_streams(sim, "copilot_seats")
 
     assert run.duplicate_keys("copilot_seats", SEAT_KEYS) == []
-    for scope, name in scopes(sim):
+    for scope, name in report_scopes(sim):
         got = [
             r
             for r in run.records("copilot_seats")

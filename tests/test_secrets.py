@@ -7,8 +7,6 @@ the SDK's per-plugin log level variable), and cover success and each kind of fai
 
 from __future__ import annotations
 
-import json
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,76 +16,28 @@ from copilot_devkit.simulator import Simulator
 
 from tests.metrics_support import (
     STREAM,
+    app_config,
     cli_in_process,
-    error_line,
     metrics_config,
     metrics_requests,
     run_concurrently,
 )
+from tests.reliability_support import (
+    assert_debug_logging_was_on,
+    assert_nothing_leaks,
+    error_line,
+    every_secret,
+    sentinel_token,
+)
 from tests.tap_runner import TapRun, run_tap
 
 DEBUG = {"TAP_COPILOT_METRICS_LOGLEVEL": "DEBUG"}
-APP_ID = 2024
-INSTALLATION_ID = 99
-
-
-def sentinel_token() -> str:
-    return "ghp_SENTINEL" + secrets.token_hex(12)
-
-
-def key_fragments(private_pem: str) -> list[str]:
-    """Every base64 line of the key's body: any of them in the output is a leak."""
-    return [line for line in private_pem.splitlines() if line and not line.startswith("-----")]
-
-
-def assert_nothing_leaks(run: TapRun, secret_values: list[str]) -> None:
-    state = json.dumps(run.states)
-    for value in secret_values:
-        assert value, "empty sentinel"
-        assert value not in run.stdout
-        assert value not in run.stderr
-        assert value not in state
-
-
-def assert_debug_logging_was_on(run: TapRun) -> None:
-    assert "| DEBUG " in run.stderr, "debug logging did not switch on"
 
 
 @pytest.fixture
 def token_simulator(make_simulator: Any) -> Simulator:
     sim: Simulator = make_simulator(token=sentinel_token())
     return sim
-
-
-@pytest.fixture
-def app_simulator(make_simulator: Any, app_keypair: Any) -> Simulator:
-    sim: Simulator = make_simulator(
-        token=sentinel_token(),
-        app_id=APP_ID,
-        app_public_key_pem=app_keypair.public_pem,
-        app_installation_id=INSTALLATION_ID,
-    )
-    return sim
-
-
-def app_config(sim: Simulator, private_pem: str, **extra: Any) -> dict[str, Any]:
-    config = metrics_config(sim, **extra)
-    del config["auth_token"]
-    config.update(
-        app_id=str(APP_ID), app_private_key=private_pem, app_installation_id=str(INSTALLATION_ID)
-    )
-    return config
-
-
-def app_secrets(sim: Simulator, private_pem: str) -> list[str]:
-    """The key, the JWTs the tap signed, and the installation tokens it was handed."""
-    jwts = [
-        r.headers["authorization"].split(" ", 1)[1]
-        for r in sim.requests
-        if r.path.endswith("/access_tokens")
-    ]
-    assert jwts
-    return [*key_fragments(private_pem), *jwts, *(t.token for t in sim.minted_tokens)]
 
 
 def test_successful_runs_with_debug_logging_leak_nothing(
@@ -121,10 +71,7 @@ def test_successful_runs_with_debug_logging_leak_nothing(
         assert_debug_logging_was_on(run)
     assert_nothing_leaks(runs["token"], [token_simulator.settings.token])
     assert app_simulator.minted_tokens
-    assert_nothing_leaks(
-        runs["app"],
-        [app_simulator.settings.token, *app_secrets(app_simulator, app_keypair.private_pem)],
-    )
+    assert_nothing_leaks(runs["app"], every_secret(app_simulator, app_keypair.private_pem))
 
 
 @pytest.mark.parametrize(
@@ -177,7 +124,8 @@ def test_failed_app_auth_leaks_nothing(
     assert run.exit_code == 1
     assert "Authentication failed (401)" in error_line(run.stderr)
     assert_debug_logging_was_on(run)
-    assert_nothing_leaks(run, app_secrets(app_simulator, app_keypair.private_pem))
+    assert app_simulator.minted_tokens
+    assert_nothing_leaks(run, every_secret(app_simulator, app_keypair.private_pem))
 
 
 def test_a_secret_of_the_wrong_type_is_not_echoed(simulator: Simulator, tmp_path: Path) -> None:

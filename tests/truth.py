@@ -25,6 +25,22 @@ ScopeRef = tuple[str, str]
 Rows = dict[Key, dict[str, Any]]
 
 
+#: Scope settings of each mix the scope-matrix tests run (test_scope_matrix.py, and through
+#: Meltano e2e/test_meltano_scope_matrix.py); teams as `org/slug` and as `org/*` (every team of
+#: the org).
+MIXES: dict[str, dict[str, list[str]]] = {
+    "organizations": {"organizations": ["octo-org"], "enterprises": [], "teams": []},
+    "enterprises": {"organizations": [], "enterprises": ["octo-ent"], "teams": []},
+    "teams-slug": {"organizations": [], "enterprises": [], "teams": ["octo-org/justice-league"]},
+    "teams-all": {"organizations": [], "enterprises": [], "teams": ["octo-org/*"]},
+    "all-three": {
+        "organizations": ["octo-org"],
+        "enterprises": ["octo-ent"],
+        "teams": ["octo-org/*"],
+    },
+}
+
+
 def report_scopes(sim: Simulator) -> list[ScopeRef]:
     """(kind, name) of every organization and enterprise the simulator serves."""
     return [("organization", org) for org in sim.settings.organizations] + [

@@ -15,11 +15,18 @@ from pathlib import Path
 
 import pytest
 from copilot_devkit import demo
-from copilot_devkit.simulator import Simulator, SimulatorSettings
+from copilot_devkit.simulator import Simulator
 
 from tests.e2e.e2e_support import PROJECT, Meltano, iso_days, truth_daily_users
 
 DAYS = 5
+
+#: `sim` has the settings of the simulator the demo starts: its truth is the demo's data.
+pytestmark = pytest.mark.simulator(
+    organizations={demo.DEMO_ORGANIZATION: list(demo.DEMO_TEAMS)},
+    enterprises=[],
+    enterprise_teams={},
+)
 
 
 def run_demo(meltano: Meltano, workdir: Path) -> str:
@@ -51,17 +58,6 @@ def outputs(meltano: Meltano, tmp_path_factory: pytest.TempPathFactory) -> tuple
     return run_demo(meltano, workdir), run_demo(meltano, workdir)
 
 
-def demo_simulator() -> Simulator:
-    """The simulator the demo serves (not started: only its truth is needed)."""
-    return Simulator(
-        SimulatorSettings(
-            organizations={demo.DEMO_ORGANIZATION: list(demo.DEMO_TEAMS)},
-            enterprises=[],
-            enterprise_teams={},
-        )
-    )
-
-
 def test_first_run_loads_everything_and_prints_the_summary(outputs: tuple[str, str]) -> None:
     first, _ = outputs
     assert "First run (no saved state)" in first
@@ -75,8 +71,7 @@ def test_first_run_loads_everything_and_prints_the_summary(outputs: tuple[str, s
         assert heading in first
 
 
-def test_printed_users_match_the_truth(outputs: tuple[str, str]) -> None:
-    sim = demo_simulator()
+def test_printed_users_match_the_truth(outputs: tuple[str, str], sim: Simulator) -> None:
     end = sim.settings.ready_through
     truth = truth_daily_users(sim, iso_days(end - dt.timedelta(days=DAYS - 1), end))
     printed = re.findall(
@@ -87,9 +82,8 @@ def test_printed_users_match_the_truth(outputs: tuple[str, str]) -> None:
         assert truth[(demo.DEMO_ORGANIZATION, day)] == (int(active), int(engaged))
 
 
-def test_second_run_is_incremental(outputs: tuple[str, str]) -> None:
+def test_second_run_is_incremental(outputs: tuple[str, str], sim: Simulator) -> None:
     _, second = outputs
-    sim = demo_simulator()
     end = sim.settings.ready_through
     assert f"Incremental run: Meltano's saved state has the bookmark {end.isoformat()}" in second
     lookback = 3  # the tap's default

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,24 +76,23 @@ def _keys(con: duckdb.DuckDBPyConnection, table: str) -> list[Key]:
 
 
 @pytest.fixture(scope="module")
-def two_runs(meltano: Meltano, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoRuns]:
+def two_runs(meltano: Meltano, sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> TwoRuns:
     workdir = tmp_path_factory.mktemp("duckdb")
     database = workdir / "copilot_metrics.duckdb"  # not copilot.duckdb: catalog = schema
-    with Simulator() as sim:
-        pipeline = Pipeline(
-            meltano,
-            sim,
-            workdir,
-            loader="target-duckdb",
-            loader_env={"TARGET_DUCKDB_FILEPATH": str(database)},
-            extra_env={"TAP_COPILOT_METRICS_LOOKBACK_DAYS": str(LOOKBACK_DAYS)},
-        )
-        pipeline.run()
-        requests_first = sim.requests
-        keys_after_first = table_keys(database, selected_tables())
-        sim.clear_requests()
-        pipeline.run()
-        yield TwoRuns(pipeline, database, keys_after_first, requests_first, sim.requests)
+    pipeline = Pipeline(
+        meltano,
+        sim,
+        workdir,
+        loader="target-duckdb",
+        loader_env={"TARGET_DUCKDB_FILEPATH": str(database)},
+        extra_env={"TAP_COPILOT_METRICS_LOOKBACK_DAYS": str(LOOKBACK_DAYS)},
+    )
+    pipeline.run()
+    requests_first = sim.requests
+    keys_after_first = table_keys(database, selected_tables())
+    sim.clear_requests()
+    pipeline.run()
+    return TwoRuns(pipeline, database, keys_after_first, requests_first, sim.requests)
 
 
 @pytest.mark.parametrize("table", selected_tables())

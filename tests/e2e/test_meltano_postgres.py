@@ -8,7 +8,6 @@ with GitHub's values, and `date`/`day` columns are DATE.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,8 +64,11 @@ def _text(value: Any) -> str:
 
 @pytest.fixture(scope="module")
 def loaded(
-    meltano: Meltano, postgres_server: PgServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Loaded]:
+    meltano: Meltano,
+    postgres_server: PgServer,
+    sim: Simulator,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Loaded:
     postgres_server.create_database(DATABASE)
     workdir = tmp_path_factory.mktemp("postgres")
     loader_env = {
@@ -76,13 +78,12 @@ def loaded(
         "TARGET_POSTGRES_PASSWORD": postgres_server.password,
         "TARGET_POSTGRES_DATABASE": DATABASE,
     }
-    with Simulator() as sim:
-        pipeline = Pipeline(meltano, sim, workdir, loader="target-postgres", loader_env=loader_env)
-        pipeline.run()
-        with postgres_server.connect(DATABASE) as conn:
-            first = {table: table_keys(conn, table) for table in selected_tables()}
-        pipeline.run()
-        yield Loaded(postgres_server, sim, iso_days(pipeline.start_day, pipeline.end_day), first)
+    pipeline = Pipeline(meltano, sim, workdir, loader="target-postgres", loader_env=loader_env)
+    pipeline.run()
+    with postgres_server.connect(DATABASE) as conn:
+        first = {table: table_keys(conn, table) for table in selected_tables()}
+    pipeline.run()
+    return Loaded(postgres_server, sim, iso_days(pipeline.start_day, pipeline.end_day), first)
 
 
 @pytest.mark.parametrize("table", selected_tables())

@@ -17,23 +17,19 @@ import pytest
 from copilot_devkit.simulator import Simulator
 
 from tests.e2e.e2e_support import Meltano, Pipeline, selected_tables
-from tests.test_scope_matrix import MIXES
-from tests.truth import configured_scopes, iso_days, table_spec
+from tests.truth import MIXES, configured_scopes, iso_days, table_spec
 
 DAYS = 3
 
 
-@pytest.fixture(scope="module")
-def sim() -> Simulator:
-    with Simulator(
-        organizations={"octo-org": ["justice-league", "avengers"]},
-        enterprises=["octo-ent"],
-        users_per_org=40,
-        users_per_enterprise=20,
-        seats_per_org=3,
-        weekend_activity=1.0,
-    ) as simulator:
-        yield simulator
+pytestmark = pytest.mark.simulator(
+    organizations={"octo-org": ["justice-league", "avengers"]},
+    enterprises=["octo-ent"],
+    users_per_org=40,
+    users_per_enterprise=20,
+    seats_per_org=3,
+    weekend_activity=1.0,
+)
 
 
 def loaded_keys(output: Path, table: str) -> list[tuple[str, ...]]:

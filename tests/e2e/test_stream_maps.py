@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -61,24 +60,16 @@ def user_key(row: dict) -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="module")
-def simulator_for_maps() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
-
-
-@pytest.fixture(scope="module")
 def salt() -> str:
     return secrets.token_hex(8)
 
 
 @pytest.fixture(scope="module")
-def pseudonymized(
-    meltano: Meltano, simulator_for_maps: Simulator, salt: str, tmp_path_factory
-) -> Pipeline:
+def pseudonymized(meltano: Meltano, sim: Simulator, salt: str, tmp_path_factory) -> Pipeline:
     workdir = tmp_path_factory.mktemp("pseudonymized")
     return run_variant(
         meltano,
-        simulator_for_maps,
+        sim,
         workdir,
         "tap-copilot-metrics-pseudonymized",
         {"COPILOT_LOGIN_SALT": salt},
@@ -86,9 +77,9 @@ def pseudonymized(
 
 
 @pytest.fixture(scope="module")
-def no_logins(meltano: Meltano, simulator_for_maps: Simulator, tmp_path_factory) -> Pipeline:
+def no_logins(meltano: Meltano, sim: Simulator, tmp_path_factory) -> Pipeline:
     workdir = tmp_path_factory.mktemp("no-logins")
-    return run_variant(meltano, simulator_for_maps, workdir, "tap-copilot-metrics-no-logins", {})
+    return run_variant(meltano, sim, workdir, "tap-copilot-metrics-no-logins", {})
 
 
 def md5(text: str) -> str:

@@ -63,7 +63,7 @@ class Settings:
     #: The run's "today" (UTC, or pinned; see clock.py), read once so a run that crosses
     #: midnight keeps one calendar.
     today: dt.date
-    backfill_from_28_day_reports: bool = True
+    backfill_from_28_day_reports: bool
 
     @property
     def auth_method(self) -> str:

@@ -28,6 +28,8 @@ from tests.e2e.e2e_support import (
 )
 from tests.e2e.pg_cluster import PgServer
 
+pytestmark = pytest.mark.postgres
+
 SCHEMA = "copilot"
 DATABASE = "copilot_e2e"
 

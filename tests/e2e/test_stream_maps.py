@@ -19,6 +19,8 @@ from copilot_devkit.simulator import Simulator
 
 from tests.e2e.e2e_support import Meltano, Pipeline, iso_days, table_spec
 
+pytestmark = pytest.mark.duckdb
+
 #: The streams that carry logins (a short selection keeps these runs quick).
 STREAMS = ("copilot_user_usage_daily", "copilot_user_teams_daily", "copilot_seats")
 

@@ -25,8 +25,8 @@ from singer_sdk import typing as th
 from tap_copilot_metrics.errors import ConfigError
 
 STRING_LIST = th.ArrayType(th.StringType)
-#: Rules `parse_settings` checks itself, naming the limit and the number given.
-_LIMIT_RULES = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+#: Rules `parse_settings` checks itself, naming the limit (or the choices) it wants.
+_LIMIT_RULES = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum"})
 
 
 def _wait_seconds(name: str, *, default: int, description: str) -> th.Property:
@@ -128,7 +128,8 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.BooleanType,
         default=True,
         description="On a backfill of the recent weeks, read the 28-day reports (one call) "
-        "instead of one 1-day report per day; the records are the same.",
+        "instead of one 1-day report per day; the records are the same, and the last day's "
+        "also carries the 28-day copilot_feature_engagement.",
     ),
     th.Property(
         "download_concurrency",
@@ -136,6 +137,14 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default=4,
         description="Report days fetched ahead (envelope and files) while the current day is "
         "emitted.",
+    ),
+    th.Property(
+        "billing_access_errors",
+        th.StringType(allowed_values=["fail", "skip"]),
+        default="fail",
+        description="What a 403 or 404 from the billing usage endpoints (AI credits, premium "
+        "requests) does for a scope: fail stops the run with one line; skip logs that line and "
+        "skips the stream for that scope.",
     ),
 ).to_dict()
 

@@ -12,23 +12,31 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from tap_copilot_metrics.clock import utc_today
 from tap_copilot_metrics.config_schema import declared
 from tap_copilot_metrics.errors import ConfigError
 from tap_copilot_metrics.scopes import Scope, ScopeKind
+from tap_copilot_metrics.setting_values import (
+    boolean,
+    choice,
+    date_value,
+    header_value,
+    number,
+    optional_str,
+    string_list,
+    whole_number,
+)
 
 #: Team slug meaning "every team of the organization" (`"octo-org/*"`).
 ALL_TEAMS = "*"
 
 #: An organization login, enterprise slug or team slug (also guards slugs used in URL paths).
 GITHUB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-N = TypeVar("N", int, float)
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,8 @@ class Settings:
     #: midnight keeps one calendar.
     today: dt.date
     backfill_from_28_day_reports: bool
+    #: "fail" or "skip": what a 403/404 of a billing usage endpoint does (config_schema.py).
+    billing_access_errors: str = "fail"
 
     @property
     def auth_method(self) -> str:
@@ -77,7 +87,7 @@ class Settings:
 
 def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> Settings:
     """Check `config` and return `Settings`; raise `ConfigError` naming the first bad setting."""
-    auth_token = _header_value(config, "auth_token", spaces=False)
+    auth_token = header_value(config, "auth_token", spaces=False)
     app = _app_credentials(config)
     if auth_token and app:
         raise ConfigError(
@@ -101,8 +111,8 @@ def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> 
         )
 
     today = utc_today()
-    start_date = _date(config, "start_date")
-    given_end_date = _date(config, "end_date")
+    start_date = date_value(config, "start_date")
+    given_end_date = date_value(config, "end_date")
     end_date = given_end_date or today - dt.timedelta(days=1)
     if start_date and end_date < start_date:
         if given_end_date is None:
@@ -117,10 +127,10 @@ def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> 
             f"{end_date.isoformat()} is before start_date {start_date.isoformat()}",
         )
 
-    lookback_days = _int(config, "lookback_days")
+    lookback_days = whole_number(config, "lookback_days")
     return Settings(
         api_url=_api_url(config),
-        api_version=_header_value(config, "api_version", spaces=False)
+        api_version=header_value(config, "api_version", spaces=False)
         or declared("api_version")["default"],
         auth_token=auth_token,
         app=app,
@@ -130,45 +140,22 @@ def parse_settings(config: Mapping[str, Any], *, package_version: str = "0") -> 
         start_date=start_date,
         end_date=end_date,
         lookback_days=lookback_days,
-        user_agent=_header_value(config, "user_agent", spaces=True)
+        user_agent=header_value(config, "user_agent", spaces=True)
         or f"tap-copilot-metrics/{package_version}",
-        request_timeout_seconds=_number(config, "request_timeout_seconds"),
-        retry_max_elapsed_seconds=_number(config, "retry_max_elapsed_seconds"),
-        retry_initial_wait_seconds=_number(config, "retry_initial_wait_seconds"),
-        secondary_rate_limit_wait_seconds=_number(config, "secondary_rate_limit_wait_seconds"),
-        download_concurrency=_int(config, "download_concurrency"),
+        request_timeout_seconds=number(config, "request_timeout_seconds"),
+        retry_max_elapsed_seconds=number(config, "retry_max_elapsed_seconds"),
+        retry_initial_wait_seconds=number(config, "retry_initial_wait_seconds"),
+        secondary_rate_limit_wait_seconds=number(config, "secondary_rate_limit_wait_seconds"),
+        download_concurrency=whole_number(config, "download_concurrency"),
         today=today,
-        backfill_from_28_day_reports=_bool(config, "backfill_from_28_day_reports"),
+        backfill_from_28_day_reports=boolean(config, "backfill_from_28_day_reports"),
+        billing_access_errors=choice(config, "billing_access_errors"),
     )
-
-
-def _optional_str(config: Mapping[str, Any], name: str) -> str | None:
-    value = config.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str | int):
-        raise ConfigError(name, "must be a string")
-    return str(value).strip() or None
-
-
-def _header_value(config: Mapping[str, Any], name: str, *, spaces: bool) -> str | None:
-    """A setting sent in an HTTP header: no line breaks or control characters inside.
-
-    A token pasted with a line break would otherwise fail deep in the HTTP library, whose
-    error message quotes the header, and so the token. The value is never echoed here.
-    """
-    value = _optional_str(config, name)
-    if value is None:
-        return None
-    if any(ord(char) < 32 or ord(char) == 127 or (char.isspace() and not spaces) for char in value):
-        allowed = "line breaks or control characters" if spaces else "spaces or line breaks"
-        raise ConfigError(name, f"contains {allowed}; check it was copied whole and alone")
-    return value
 
 
 def _app_credentials(config: Mapping[str, Any]) -> AppCredentials | None:
     names = ("app_id", "app_private_key", "app_installation_id")
-    values = {name: _optional_str(config, name) for name in names}
+    values = {name: optional_str(config, name) for name in names}
     if not any(values.values()):
         return None
     missing = [name for name, value in values.items() if not value]
@@ -215,7 +202,7 @@ def _check_private_key(pem: str) -> None:
 
 
 def _names(config: Mapping[str, Any], name: str) -> tuple[str, ...]:
-    values = _list(config, name)
+    values = string_list(config, name)
     for value in values:
         if not GITHUB_NAME.match(value):
             raise ConfigError(name, f"{value!r} is not a valid GitHub login or slug")
@@ -223,7 +210,7 @@ def _names(config: Mapping[str, Any], name: str) -> tuple[str, ...]:
 
 
 def _teams(config: Mapping[str, Any]) -> tuple[str, ...]:
-    values = _list(config, "teams")
+    values = string_list(config, "teams")
     for value in values:
         org, _, slug = value.partition("/")
         if not (GITHUB_NAME.match(org) and (GITHUB_NAME.match(slug) or slug == ALL_TEAMS)):
@@ -233,97 +220,8 @@ def _teams(config: Mapping[str, Any]) -> tuple[str, ...]:
     return values
 
 
-def _list(config: Mapping[str, Any], name: str) -> tuple[str, ...]:
-    value = config.get(name)
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [part for part in value.split(",") if part.strip()]
-    if not isinstance(value, Sequence) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(name, "must be a list of strings")
-    items = tuple(item.strip() for item in value)
-    if any(not item for item in items):
-        raise ConfigError(name, "contains an empty entry")
-    # Keep the user's order but drop repeats, so a scope is never read twice.
-    return tuple(dict.fromkeys(items))
-
-
-def _date(config: Mapping[str, Any], name: str) -> dt.date | None:
-    value = config.get(name)
-    if value is None or value == "":
-        return None
-    text = str(value)
-    # Accept a full timestamp (Meltano's date-time settings) but only its date part matters.
-    day_part = text[:10]
-    if not _DATE.match(day_part) or (len(text) > 10 and not _is_timestamp(text)):
-        raise ConfigError(name, f"{text!r} is not a date of the form YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(day_part)
-    except ValueError:
-        raise ConfigError(name, f"{text!r} is not a real calendar date") from None
-
-
-def _is_timestamp(text: str) -> bool:
-    """`YYYY-MM-DDTHH:MM[:SS[.f]][Z|±HH:MM]` (or with a space): a date with a real time of day."""
-    if text[10] not in "T ":
-        return False
-    try:
-        dt.datetime.fromisoformat(text.replace("Z", "+00:00", 1) if text.endswith("Z") else text)
-    except ValueError:
-        return False
-    return True
-
-
-def _given(config: Mapping[str, Any], name: str) -> Any:
-    """The setting's value, or None when it is unset or empty (its declared default applies)."""
-    value = config.get(name)
-    return None if value == "" else value
-
-
-def _int(config: Mapping[str, Any], name: str) -> int:
-    """A whole number within the declared `minimum`..`maximum`, or the declared default."""
-    value = _given(config, name)
-    if value is None:
-        return int(declared(name)["default"])
-    number = _converted(name, value, int, "a whole number")
-    if isinstance(value, float) and value != number:
-        raise ConfigError(name, f"{value!r} is not a whole number")
-    minimum, maximum = declared(name)["minimum"], declared(name)["maximum"]
-    if not minimum <= number <= maximum:
-        raise ConfigError(name, f"must be between {minimum} and {maximum}, got {number}")
-    return number
-
-
-def _number(config: Mapping[str, Any], name: str) -> float:
-    """A number of at least the declared `minimum`, or the declared default."""
-    value = _given(config, name)
-    number = float(declared(name)["default"] if value is None else _converted(name, value, float))
-    minimum = declared(name)["minimum"]
-    if number < minimum:
-        raise ConfigError(name, f"must be at least {minimum}, got {number}")
-    return number
-
-
-def _converted(name: str, value: Any, kind: type[N], words: str = "a number") -> N:
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(name, f"{value!r} is not {words}") from None
-
-
-def _bool(config: Mapping[str, Any], name: str) -> bool:
-    value = _given(config, name)
-    if value is None:
-        return bool(declared(name)["default"])
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "false"}:
-        return value.lower() == "true"
-    raise ConfigError(name, f"must be true or false, got {value!r}")
-
-
 def _api_url(config: Mapping[str, Any]) -> str:
-    url = (_optional_str(config, "api_url") or declared("api_url")["default"]).rstrip("/")
+    url = (optional_str(config, "api_url") or declared("api_url")["default"]).rstrip("/")
     if any(char.isspace() or ord(char) < 32 for char in url):
         raise ConfigError("api_url", "contains spaces or line breaks")
     try:

@@ -32,7 +32,7 @@ from copilot_devkit.simulator import Simulator, SimulatorSettings
 
 MELTANO_VERSION = "4.4.1"
 #: The duckdb release target-duckdb runs with (meltano.yml); files are read with the same one.
-DUCKDB_VERSION = "1.2.2"
+DUCKDB_VERSION = "2.0.1"
 EXTRACTOR = "tap-copilot-metrics"
 LOADER = "target-duckdb"
 DEMO_ENVIRONMENT = "demo"
@@ -46,10 +46,10 @@ _JSON_SETTINGS = frozenset(
 )
 
 # The summary. Every query groups by scope_name, so it stays right with several organizations
-# or enterprises; target-duckdb stores `day` as VARCHAR, hence the casts.
+# or enterprises. `day` columns are DATE.
 DAILY_USERS_SQL = """
 select d.scope_name,
-       cast(d.day as date) as day,
+       d.day,
        d.daily_active_users as active_users,
        count(u.user_id) as engaged_users
 from copilot.copilot_usage_daily d
@@ -470,6 +470,12 @@ def run_demo(args: argparse.Namespace) -> None:
     print(f"[2/4] plugins installed: {EXTRACTOR}, {LOADER} (in {project.sys_dir})")
     if args.reset:
         reset(meltano, project, state_id, database, base_env, workdir)
+    elif written_by_old_loader(project.plugin_python("loaders", LOADER), database):
+        print(
+            f"      {_relative(database)} was written by target-duckdb 0.8.0 (dates as VARCHAR),"
+            " which the current loader cannot add to: starting over"
+        )
+        reset(meltano, project, state_id, database, base_env, workdir)
 
     settings = SimulatorSettings(
         organizations={DEMO_ORGANIZATION: list(DEMO_TEAMS)}, enterprises=[], enterprise_teams={}
@@ -526,6 +532,25 @@ def reset(
     for path in (database, database.with_suffix(".duckdb.wal")):
         path.unlink(missing_ok=True)
     print("      reset: state cleared, DuckDB file removed")
+
+
+def written_by_old_loader(python: Path, database: Path) -> bool:
+    """Whether `database` holds a table of target-duckdb 0.8.0, whose dates are VARCHAR.
+
+    The vendored loader renames such a VARCHAR key column and then fails on its first batch
+    (vendor/target-duckdb/VENDORED.md), so the demo starts over instead.
+    """
+    if not database.exists():
+        return False
+    (found,) = query_duckdb(
+        python,
+        database,
+        [
+            "select count(*) from information_schema.columns where table_schema = 'copilot'"
+            " and column_name = 'day' and data_type = 'VARCHAR'"
+        ],
+    )
+    return bool(found.rows[0][0])
 
 
 def print_summary(python: Path, database: Path) -> None:

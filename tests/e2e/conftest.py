@@ -17,7 +17,13 @@ from tests.e2e.e2e_support import PROJECT, Meltano
 from tests.e2e.pg_cluster import PgCluster, PgServer, find_bindir
 
 #: The plugins the tests run (inheriting extractors share tap-copilot-metrics's venv).
-PLUGINS = ("tap-copilot-metrics", "target-duckdb", "target-postgres", "target-jsonl")
+PLUGINS = (
+    "tap-copilot-metrics",
+    "target-duckdb",
+    "target-postgres",
+    "target-jsonl",
+    "target-snowflake",
+)
 
 #: An external server to use instead of starting one, e.g. postgresql://u:p@127.0.0.1:5432/db.
 PG_URL_ENV = "TAP_COPILOT_E2E_PG_URL"

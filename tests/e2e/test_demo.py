@@ -21,12 +21,15 @@ from tests.e2e.e2e_support import PROJECT, Meltano, iso_days, truth_daily_users
 
 DAYS = 5
 
-#: `sim` has the settings of the simulator the demo starts: its truth is the demo's data.
-pytestmark = pytest.mark.simulator(
-    organizations={demo.DEMO_ORGANIZATION: list(demo.DEMO_TEAMS)},
-    enterprises=[],
-    enterprise_teams={},
-)
+pytestmark = [
+    pytest.mark.duckdb,
+    #: `sim` has the settings of the simulator the demo starts: its truth is the demo's data.
+    pytest.mark.simulator(
+        organizations={demo.DEMO_ORGANIZATION: list(demo.DEMO_TEAMS)},
+        enterprises=[],
+        enterprise_teams={},
+    ),
+]
 
 
 def run_demo(meltano: Meltano, workdir: Path) -> str:

@@ -37,6 +37,8 @@ from tests.e2e.e2e_support import (
     truth_team_usage,
 )
 
+pytestmark = [pytest.mark.duckdb]
+
 LOOKBACK_DAYS = 2
 STATE_ID = "dev:tap-copilot-metrics-to-target-duckdb"
 

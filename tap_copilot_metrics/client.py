@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from tap_copilot_metrics.tap import TapCopilotMetrics
 
 _SCOPE_IN_PATH = re.compile(
-    r"/orgs/(?P<org>[^/]+)/team/(?P<team>[^/]+)/|/orgs/(?P<org_only>[^/]+)/|/enterprises/(?P<ent>[^/]+)/"
+    r"/orgs/(?P<org>[^/]+)/team/(?P<team>[^/]+)/|/(?:orgs|organizations)/(?P<org_only>[^/]+)/|/enterprises/(?P<ent>[^/]+)/"
 )
 _JSON = msgspec.json.Decoder()
 
@@ -162,11 +162,13 @@ class GitHubStream(RESTStream[Any]):
         """
         if not context:
             kinds = " and ".join(kind.setting for kind in self.scope_kinds)
-            self.logger.info(
-                "%s: skipped: GitHub serves it only for %s, and none is configured",
-                self.name,
-                kinds,
-            )
+            # Its selected children get no context either: each says so too.
+            for stream in (self, *(child for child in self.child_streams if child.selected)):
+                self.logger.info(
+                    "%s: skipped: GitHub serves it only for %s, and none is configured",
+                    stream.name,
+                    kinds,
+                )
             return
         scope = Scope.from_context(context)
         started = time.monotonic()

@@ -27,6 +27,7 @@ from tap_copilot_metrics.days import DayWindow
 from tap_copilot_metrics.downloads import LinkRejected, read_records
 from tap_copilot_metrics.errors import ReportUnreadable, TapAPIError
 from tap_copilot_metrics.prefetch import FetchedDay, FetchStopped
+from tap_copilot_metrics.reportfiles import window_fields
 from tap_copilot_metrics.scopes import Scope, ScopeKind
 
 if TYPE_CHECKING:
@@ -74,10 +75,15 @@ class LatestReport:
         self._lock = threading.Lock()
 
     def split(self, lines: Iterable[dict[str, Any]], window: DayWindow) -> None:
-        """Route each row to its day's file (rows outside the window are not needed)."""
+        """Route each row to its day's file (rows outside the window are not needed).
+
+        A wrapper's 28-day figures (`copilot_feature_engagement`) go onto the row of the
+        window's last day, as for any wrapper line (reportfiles.expand_day_totals).
+        """
         for line in lines:
             rows = (line.get("day_totals") or ()) if self._by_day_totals else (line,)
-            for row in rows:
+            anchor, window_level = window_fields(line) if self._by_day_totals else (None, {})
+            for index, row in enumerate(rows):
                 if not isinstance(row, dict):
                     continue
                 day = _day_of(row)
@@ -85,6 +91,9 @@ class LatestReport:
                     continue
                 for name in _LATEST_WINDOW_FIELDS:
                     row.pop(name, None)
+                if index == anchor:
+                    for name, value in window_level.items():
+                        row.setdefault(name, value)
                 spooled = self._days.get(day)
                 if spooled is None:
                     # Closed by take()'s FetchedDay or by close().

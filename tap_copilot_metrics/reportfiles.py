@@ -57,6 +57,7 @@ __all__ = [
     "ReportFileError",
     "expand_day_totals",
     "iter_report_records",
+    "window_fields",
 ]
 
 # Wrapper fields of 28-day files that describe the whole 28-day window, not a day; see
@@ -421,15 +422,7 @@ def expand_day_totals(line: Record, *, source: str = "report line") -> Iterator[
         return
     if not isinstance(days, list):
         raise ReportFileError(source, f"day_totals is {_kind(days)}, expected an array")
-    shared: Record = {}
-    window: Record = {}
-    for name, value in line.items():
-        if name == "day_totals":
-            continue
-        if name in WINDOW_LEVEL_FIELDS or isinstance(value, (dict, list)):
-            window[name] = value
-        else:
-            shared[name] = value
+    shared, window = _wrapper_fields(line)
     anchor = _anchor_index(days, line.get("report_end_day"))
     for index, element in enumerate(days):
         if not isinstance(element, dict):
@@ -443,6 +436,29 @@ def expand_day_totals(line: Record, *, source: str = "report line") -> Iterator[
             for name, value in window.items():
                 row.setdefault(name, value)
         yield row
+
+
+def window_fields(line: Record) -> tuple[int | None, Record]:
+    """A 28-day wrapper's window-level fields, and the index of the ``day_totals`` element
+    that carries them (the rule of :func:`expand_day_totals`, for readers of raw elements)."""
+    days = line.get("day_totals")
+    _shared, window = _wrapper_fields(line)
+    end_day = line.get("report_end_day")
+    return _anchor_index(days if isinstance(days, list) else [], end_day), window
+
+
+def _wrapper_fields(line: Record) -> tuple[Record, Record]:
+    """(scalars every day gets, window-level fields) of a 28-day wrapper line."""
+    shared: Record = {}
+    window: Record = {}
+    for name, value in line.items():
+        if name == "day_totals":
+            continue
+        if name in WINDOW_LEVEL_FIELDS or isinstance(value, (dict, list)):
+            window[name] = value
+        else:
+            shared[name] = value
+    return shared, window
 
 
 def _anchor_index(days: list[t.Any], end_day: t.Any) -> int | None:

@@ -25,9 +25,11 @@ from tap_copilot_metrics.sdk_private import ConfigCheckedWithoutValues
 from tap_copilot_metrics.settings import Settings, parse_settings
 from tap_copilot_metrics.statefiles import load_state_text, review_state
 from tap_copilot_metrics.streams.billing import CopilotBillingStream, CopilotSeatsStream
-from tap_copilot_metrics.streams.breakdowns import BREAKDOWN_STREAMS
+from tap_copilot_metrics.streams.breakdown_tables import BREAKDOWN_STREAMS
+from tap_copilot_metrics.streams.costs import COST_STREAMS
 from tap_copilot_metrics.streams.metrics import CopilotMetricsStream
 from tap_copilot_metrics.streams.reports import REPORT_STREAMS
+from tap_copilot_metrics.streams.snapshots import SNAPSHOT_STREAMS
 
 try:
     PACKAGE_VERSION = version("tap-copilot-metrics")
@@ -73,11 +75,13 @@ class TapCopilotMetrics(ConfigCheckedWithoutValues, Tap):
         )
 
     def discover_streams(self) -> list[Stream]:
-        """Every stream the tap offers; the legacy metrics stream is opt-in."""
+        """Every stream the tap offers; the legacy metrics and enterprise teams are opt-in."""
         return [
             *(stream_class(self) for stream_class in REPORT_STREAMS),
             CopilotSeatsStream(self),
             CopilotBillingStream(self),
+            *(stream_class(self) for stream_class in SNAPSHOT_STREAMS),
+            *(stream_class(self) for stream_class in COST_STREAMS),
             CopilotMetricsStream(self),
             *(stream_class(self) for stream_class in BREAKDOWN_STREAMS),
         ]

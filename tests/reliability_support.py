@@ -36,6 +36,8 @@ DAY_FIELD: dict[str, str] = {
     "copilot_user_usage_daily": "day",
     "copilot_user_teams_daily": "day",
     "copilot_repository_usage_daily": "day",
+    "copilot_ai_credit_usage": "day",
+    "copilot_premium_request_usage": "day",
 }
 ERROR_PREFIX = "tap-copilot-metrics: error: "
 #: Environment that switches the tap's logging to DEBUG (the SDK reads `<PLUGIN>_LOGLEVEL`,

@@ -23,6 +23,8 @@ ALL_STREAMS = (
     "copilot_repository_usage_daily",
     "copilot_seats",
     "copilot_billing",
+    "copilot_ai_credit_usage",
+    "copilot_premium_request_usage",
     "copilot_metrics",
 )
 

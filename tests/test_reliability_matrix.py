@@ -65,6 +65,8 @@ SIMULATOR: dict[str, Any] = {
     "users_per_enterprise": 20,
     "seats_per_org": 110,
     "files_per_report": 2,
+    # Two enterprise teams, so a fault can land on the second team's members.
+    "enterprise_teams": {ENTERPRISE: ["copilot-champions", "platform-guild"]},
 }
 #: One simulator for the module (faults and request log are reset for each case).
 pytestmark = [
@@ -119,6 +121,20 @@ ENDPOINTS: dict[str, Endpoint] = {
     "billing": Endpoint(r"/copilot/billing$", ("copilot_billing",)),
     # `org/*` in `teams`: the metrics stream lists the organization's teams first.
     "teams-list": Endpoint(rf"^/orgs/{ORG}/teams$", ("copilot_metrics",), teams=(f"{ORG}/*",)),
+    "enterprise-teams": Endpoint(r"^/enterprises/[^/]+/teams$", ("copilot_enterprise_teams",)),
+    # The first team's members pass, the fault hits the second team's.
+    "enterprise-team-members": Endpoint(
+        r"^/enterprises/[^/]+/teams/[^/]+/memberships$",
+        ("copilot_enterprise_team_members",),
+        passes=1,
+    ),
+    # Billing usage, one call per scope and day: the first day passes, the fault hits the next.
+    "ai-credit-usage": Endpoint(
+        r"/settings/billing/ai_credit/usage$", ("copilot_ai_credit_usage",), passes=1
+    ),
+    "premium-request-usage": Endpoint(
+        r"/settings/billing/premium_request/usage$", ("copilot_premium_request_usage",), passes=1
+    ),
 }
 DOWNLOADS = ("report-download", "report-28-day-download")
 API_ENDPOINTS = [name for name in ENDPOINTS if name not in DOWNLOADS]
@@ -391,6 +407,7 @@ COMMAND_CASES = [
     ("teams-list", "404", 1),
     ("metrics", "retry-budget-spent", 1),
     ("report-download", "expired-link", 0),
+    ("ai-credit-usage", "403", 1),
 ]
 
 
@@ -477,6 +494,8 @@ ALL_ENDPOINT_STREAMS = (
     "copilot_user_usage_daily",
     "copilot_seats",
     "copilot_billing",
+    "copilot_ai_credit_usage",
+    "copilot_premium_request_usage",
     "copilot_metrics",
 )
 

@@ -23,8 +23,10 @@ from singer_sdk.schema.source import OpenAPISchema
 
 from tap_copilot_metrics.reportfiles import expand_day_totals
 from tap_copilot_metrics.schemas import (
+    COPILOT_AI_CREDIT_USAGE_SCHEMA,
     COPILOT_BILLING_SCHEMA,
     COPILOT_METRICS_SCHEMA,
+    COPILOT_PREMIUM_REQUEST_USAGE_SCHEMA,
     COPILOT_REPOSITORY_USAGE_DAILY_SCHEMA,
     COPILOT_SEATS_SCHEMA,
     COPILOT_USAGE_DAILY_SCHEMA,
@@ -45,6 +47,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "copilot_repository_usage_daily": COPILOT_REPOSITORY_USAGE_DAILY_SCHEMA,
     "copilot_seats": COPILOT_SEATS_SCHEMA,
     "copilot_billing": COPILOT_BILLING_SCHEMA,
+    "copilot_ai_credit_usage": COPILOT_AI_CREDIT_USAGE_SCHEMA,
+    "copilot_premium_request_usage": COPILOT_PREMIUM_REQUEST_USAGE_SCHEMA,
 }
 # README.md, "Streams": the keys
 KEYS: dict[str, tuple[str, ...]] = {
@@ -55,6 +59,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "copilot_repository_usage_daily": ("scope", "scope_name", "day", "repo_id"),
     "copilot_seats": ("scope", "scope_name", "seat_key"),
     "copilot_billing": ("scope", "scope_name"),
+    "copilot_ai_credit_usage": ("scope", "scope_name", "day", "product", "sku", "model"),
+    "copilot_premium_request_usage": ("scope", "scope_name", "day", "product", "sku", "model"),
 }
 
 FORMATS = FormatChecker()
@@ -175,6 +181,17 @@ def _example_cases() -> list[Any]:
         "org-details",
         [_scoped(_json("copilot-organization-details.json"), "organization", "octo-org")],
     )
+    # Billing usage: one record per usage item, with the day asked for.
+    observed = "billing/third-party/org-ai-credit-usage.observed-go-github-issue-4262.json"
+    for stream, name in (
+        ("copilot_ai_credit_usage", "billing/org-ai-credit-usage.200.json"),
+        ("copilot_ai_credit_usage", "billing/enterprise-ai-credit-usage.200.json"),
+        ("copilot_ai_credit_usage", observed),
+        ("copilot_premium_request_usage", "billing/org-premium-request-usage.200.json"),
+        ("copilot_premium_request_usage", "billing/enterprise-premium-request-usage.200.json"),
+    ):
+        items = _json(name)["usageItems"]
+        add(stream, name.rsplit("/", 1)[-1], [_scoped({"day": "2026-06-01", **i}) for i in items])
     return cases
 
 

@@ -22,15 +22,19 @@ from tests.tap_runner import ALL_STREAMS, catalog_selecting
 # the SDK's schema-vs-record test says so with a warning (not a failure).
 pytestmark = pytest.mark.filterwarnings("ignore:Fields in transformed catalog but not in records")
 
-# Small and quick: a few users, a few days, one file per report.
+# Small and quick: a few users, one file per report. Enough users that every stream has rows
+# (few users use third-party agents), and 8 days: a backfill, read from the 28-day reports,
+# which alone carry the 28-day feature engagement.
 SIMULATOR = Simulator(
-    SimulatorSettings(users_per_org=8, users_per_enterprise=10, seats_per_org=8, files_per_report=1)
+    SimulatorSettings(
+        users_per_org=20, users_per_enterprise=20, seats_per_org=8, files_per_report=1
+    )
 )
 SIMULATOR.start()
 atexit.register(SIMULATOR.stop)  # also when no test of this module is selected
 _YESTERDAY = SIMULATOR.settings.today - dt.timedelta(days=1)
 CONFIG = SIMULATOR.tap_config(
-    start_date=(_YESTERDAY - dt.timedelta(days=4)).isoformat(),
+    start_date=(_YESTERDAY - dt.timedelta(days=7)).isoformat(),
     end_date=_YESTERDAY.isoformat(),
     retry_initial_wait_seconds=0.01,
 )

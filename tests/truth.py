@@ -82,7 +82,9 @@ class ReportTable:
 
     reports: Mapping[str, str]  # scope kind -> report name
     line_keys: tuple[str, ...] = ()  # row keys of a line beside scope, scope_name, day
-    array: str | None = None  # breakdown tables: the array whose elements are rows
+    # Breakdown tables: the array whose elements are rows, `object.array` for an array inside
+    # an object; an object (`totals_by_cli`) is one row.
+    array: str | None = None
     dimensions: tuple[str, ...] = ()  # breakdown tables: the element's natural key
 
     @property
@@ -108,8 +110,48 @@ class ReportTable:
     def _elements(self, line: dict[str, Any]) -> Iterator[dict[str, Any]]:
         if self.array is None:
             yield line
-        else:
-            yield from line.get(self.array) or ()
+            return
+        node: Any = line
+        for name in self.array.split("."):
+            node = node.get(name) if isinstance(node, dict) else None
+        yield from [node] if isinstance(node, dict) else node or ()
+
+
+@dataclass(frozen=True)
+class WindowTable:
+    """A figure of a whole 28-day org/enterprise report (`copilot_feature_engagement`), keyed by
+    the window's last day: one row per element of `array` inside the wrapper's `field`.
+
+    The tap reads that report only on a backfill of at least 8 days of its window (README,
+    `backfill_from_28_day_reports`), and keeps the figure on its last day's row: a run of other
+    days has no rows.
+    """
+
+    field: str
+    array: str
+    dimension: str
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return ("scope", "scope_name", "day", self.dimension)
+
+    def rows(
+        self, sim: Simulator, days: list[str], scopes: Sequence[ScopeRef] | None = None
+    ) -> Rows:
+        out: Rows = {}
+        for kind, name in report_scopes(sim) if scopes is None else scopes:
+            if kind not in AGGREGATE:
+                continue
+            report = AGGREGATE[kind].replace("-1-day", "-28-day")
+            start, end, wrappers = sim.truth.report_28_day(report, kind, name)
+            if end not in days or len([d for d in days if start <= d <= end]) < 8:
+                continue
+            for wrapper in wrappers:
+                figure = wrapper.get(self.field) or {}
+                for element in figure.get(self.array) or ():
+                    key = (kind, name, end, _name(element.get(self.dimension)))
+                    out[key] = {k: v for k, v in figure.items() if k != self.array} | element
+        return out
 
 
 @dataclass(frozen=True)
@@ -172,6 +214,28 @@ class ScopeTable:
         return out
 
 
+@dataclass(frozen=True)
+class CostTable:
+    """A billing usage report ("ai_credit" | "premium_request"): one row per usage item and
+    day, keyed by product, sku and model (`unknown` for an item without a model)."""
+
+    usage: str
+    key_columns: tuple[str, ...] = ("scope", "scope_name", "day", "product", "sku", "model")
+
+    def rows(
+        self, sim: Simulator, days: list[str], scopes: Sequence[ScopeRef] | None = None
+    ) -> Rows:
+        out: Rows = {}
+        for kind, name in report_scopes(sim) if scopes is None else scopes:
+            if kind not in AGGREGATE:
+                continue
+            for day in days:
+                for item in sim.truth.billing_usage(self.usage, kind, name, day):
+                    key = (kind, name, day, item["product"], item["sku"], _name(item.get("model")))
+                    out[key] = item
+        return out
+
+
 def expected_seat_key(seat: dict[str, Any]) -> str:
     """The seat key as documented (streams/billing.py `seat_key`), computed independently.
 
@@ -213,6 +277,28 @@ def _billing_rows(sim: Simulator, kind: str, name: str) -> Rows:
     return {(kind, name): sim.truth.billing(name)}
 
 
+def _seat_snapshot_rows(sim: Simulator, kind: str, name: str) -> Rows:
+    """The seats, keyed by the day of the run too: the simulator's today, which the tap shares
+    (COPILOT_METRICS_TODAY)."""
+    today = sim.settings.today.isoformat()
+    return {
+        (kind, name, today, *key[2:]): seat for key, seat in _seat_rows(sim, kind, name).items()
+    }
+
+
+def _enterprise_team_rows(sim: Simulator, kind: str, name: str) -> Rows:
+    today = sim.settings.today.isoformat()
+    return {(kind, name, today, str(team["id"])): team for team in sim.truth.enterprise_teams(name)}
+
+
+def _enterprise_team_member_rows(sim: Simulator, kind: str, name: str) -> Rows:
+    today, rows = sim.settings.today.isoformat(), {}
+    for team in sim.truth.enterprise_teams(name):
+        for user in sim.truth.enterprise_team_members(name, str(team["id"])):
+            rows[(kind, name, today, str(team["id"]), str(user["id"]))] = user
+    return rows
+
+
 AGGREGATE = {"organization": "organization-1-day", "enterprise": "enterprise-1-day"}
 
 
@@ -227,29 +313,80 @@ BREAKDOWNS = {
     "by_language_feature": ("totals_by_language_feature", ("language", "feature")),
     "by_language_model": ("totals_by_language_model", ("language", "model")),
     "by_model_feature": ("totals_by_model_feature", ("model", "feature")),
+    "by_3rd_party_agent": ("totals_by_3rd_party_agent", ("agent_id",)),
+    "by_skill": ("totals_by_skill", ("skill",)),
+    "by_custom_agent": ("totals_by_custom_agent", ("custom_agent",)),
+    "by_mcp": ("totals_by_mcp", ("mcp",)),
+    "by_slash_cmd": ("totals_by_slash_cmd", ("slash_cmd",)),
+    "by_plugin": ("totals_by_plugin", ("plugin",)),
+    # objects: one row per line that has one, keyed by the line
+    "cli": ("totals_by_cli", ()),
+    "copilot_app": ("totals_by_copilot_app", ()),
+    "vscode_agent": ("totals_by_vscode_agent", ()),
+}
+PULL_REQUESTS = {
+    "pull_requests": ("pull_requests", ()),
+    "pull_requests_by_comment_type": (
+        "pull_requests.copilot_suggestions_by_comment_type",
+        ("comment_type",),
+    ),
+}
+AGGREGATE_ONLY = {
+    **PULL_REQUESTS,
+    "by_ai_adoption_phase": ("totals_by_ai_adoption_phase", ("phase_number",)),
+}
+USERS_ONLY = {"ai_adoption_phase": ("ai_adoption_phase", ())}
+REPOSITORIES = _same_report("repos-1-day")
+REPOSITORIES_ONLY = {
+    **PULL_REQUESTS,
+    "pull_request_review_times": ("pull_request_review_times", ("authored_by", "reviewed_by")),
 }
 
-Table = ReportTable | MetricsTable | ScopeTable
+Table = ReportTable | WindowTable | MetricsTable | ScopeTable | CostTable
 
 TABLES: dict[str, Table] = {
     "copilot_usage_daily": ReportTable(AGGREGATE),
     **{
         f"copilot_usage_daily_{suffix}": ReportTable(AGGREGATE, (), array, dims)
-        for suffix, (array, dims) in BREAKDOWNS.items()
+        for suffix, (array, dims) in (BREAKDOWNS | AGGREGATE_ONLY).items()
     },
+    "copilot_usage_daily_feature_engagement": WindowTable(
+        "copilot_feature_engagement", "totals_by_feature", "feature"
+    ),
     "copilot_user_usage_daily": ReportTable(USERS, ("user_id",)),
     **{
         f"copilot_user_usage_daily_{suffix}": ReportTable(USERS, ("user_id",), array, dims)
-        for suffix, (array, dims) in BREAKDOWNS.items()
+        for suffix, (array, dims) in (BREAKDOWNS | USERS_ONLY).items()
     },
     "copilot_user_teams_daily": ReportTable(
         _same_report("user-teams-1-day"), ("user_id", "team_id")
     ),
-    "copilot_repository_usage_daily": ReportTable(_same_report("repos-1-day"), ("repo_id",)),
+    "copilot_repository_usage_daily": ReportTable(REPOSITORIES, ("repo_id",)),
+    **{
+        f"copilot_repository_usage_daily_{suffix}": ReportTable(
+            REPOSITORIES, ("repo_id",), array, dims
+        )
+        for suffix, (array, dims) in REPOSITORIES_ONLY.items()
+    },
     "copilot_seats": ScopeTable(
         ("scope", "scope_name", "seat_key"), ("organization", "enterprise"), _seat_rows
     ),
     "copilot_billing": ScopeTable(("scope", "scope_name"), ("organization",), _billing_rows),
+    "copilot_seat_snapshots": ScopeTable(
+        ("scope", "scope_name", "snapshot_day", "seat_key"),
+        ("organization", "enterprise"),
+        _seat_snapshot_rows,
+    ),
+    "copilot_enterprise_teams": ScopeTable(
+        ("scope", "scope_name", "snapshot_day", "team_id"), ("enterprise",), _enterprise_team_rows
+    ),
+    "copilot_enterprise_team_members": ScopeTable(
+        ("scope", "scope_name", "snapshot_day", "team_id", "user_id"),
+        ("enterprise",),
+        _enterprise_team_member_rows,
+    ),
+    "copilot_ai_credit_usage": CostTable("ai_credit"),
+    "copilot_premium_request_usage": CostTable("premium_request"),
     "copilot_metrics": MetricsTable(),
     "copilot_metrics_ide_code_completions": MetricsTable(
         "copilot_ide_code_completions",

@@ -6,16 +6,15 @@ import hashlib
 import json
 from collections.abc import Iterable
 from typing import Any, ClassVar
-from urllib.parse import ParseResult, parse_qsl
 
 import requests
 from singer_sdk.helpers.types import Context
-from singer_sdk.pagination import HeaderLinkPaginator
 
 from tap_copilot_metrics.client import GitHubStream, decoded_json
 from tap_copilot_metrics.errors import TapAPIError
 from tap_copilot_metrics.schemas import COPILOT_BILLING_SCHEMA, COPILOT_SEATS_SCHEMA
 from tap_copilot_metrics.scopes import Scope, ScopeKind
+from tap_copilot_metrics.streams.pages import LinkPagedStream
 
 _BILLING_PERMISSIONS = (
     "a classic token needs `manage_billing:copilot` or `read:org` (`read:enterprise` for "
@@ -75,7 +74,7 @@ def _id_of(value: Any) -> Any:
     return value.get("id") if isinstance(value, dict) else None
 
 
-class CopilotSeatsStream(GitHubStream):
+class CopilotSeatsStream(LinkPagedStream):
     """Every Copilot seat of each organization and enterprise (`…/copilot/billing/seats`)."""
 
     name = "copilot_seats"
@@ -91,24 +90,11 @@ class CopilotSeatsStream(GitHubStream):
         """`/orgs/{org}/copilot/billing/seats` or the enterprise equivalent."""
         return f"{self.url_base}{Scope.from_context(context).path_prefix}/copilot/billing/seats"
 
-    def get_new_paginator(self) -> HeaderLinkPaginator:
-        """Follow `Link: rel="next"` until GitHub stops sending one."""
-        return HeaderLinkPaginator()
-
-    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
-        """100 seats a page; later pages take GitHub's own `next` query."""
-        if isinstance(next_page_token, ParseResult):
-            return dict(parse_qsl(next_page_token.query))
-        return {"per_page": 100, "page": 1}
-
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         """`{"total_seats": n, "seats": [...]}` -> one record per seat."""
         body = decoded_json(response) if response.content else {}
         seats = body.get("seats") if isinstance(body, dict) else None
-        if not isinstance(seats, list) or not all(isinstance(seat, dict) for seat in seats):
-            msg = f"{self.endpoint_label} answered an unexpected body: expected `seats` objects"
-            raise TapAPIError(msg)
-        yield from seats
+        yield from self.objects(seats, "`seats` objects")
 
     def post_process(self, row: dict, context: Context | None = None) -> dict:
         """Scope columns and the seat key first, GitHub's fields unchanged."""

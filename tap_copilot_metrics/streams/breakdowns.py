@@ -1,4 +1,4 @@
-"""Breakdown tables: one flat row per element of a record's nested arrays.
+"""Breakdown tables: one flat row per element of a record's nested arrays (or per object).
 
 Warehouses want `sum(total_code_acceptances) / sum(total_code_suggestions)` to be one plain
 query, not a JSON walk through editors > models > languages. Each breakdown stream is an SDK
@@ -8,7 +8,11 @@ Selecting a breakdown without its parent works: the SDK then reads the parent wi
 it.
 
 Rows keep the parent's key columns and GitHub's field names. A dimension GitHub leaves null or
-empty becomes `unknown` (key columns may never be null or empty; target-duckdb loads "" as NULL).
+empty becomes `unknown` (key columns may never be null or empty; target-duckdb loads "" as NULL),
+and a dimension is a string column even where GitHub sends a number (`phase_number`), so that
+`unknown` fits. An object (`totals_by_cli`, `pull_requests`) is taken as an array of one element:
+its table has one row per parent record that carries it. Which tables exist:
+tap_copilot_metrics.streams.breakdown_tables.
 """
 
 from __future__ import annotations
@@ -21,8 +25,6 @@ from typing import Any, ClassVar
 from singer_sdk import Stream
 
 from tap_copilot_metrics.handoff import CollectingStream, Row
-from tap_copilot_metrics.streams.metrics import CopilotMetricsStream
-from tap_copilot_metrics.streams.reports import CopilotUsageDailyStream, CopilotUserUsageDailyStream
 
 #: The value a null or empty dimension takes, so the row still has a usable key.
 UNKNOWN = "unknown"
@@ -34,7 +36,7 @@ Schema = dict[str, Any]
 
 @dataclass(frozen=True)
 class Level:
-    """One array on the way down to the breakdown's elements.
+    """One array on the way down to the breakdown's elements (an object counts as an array of one).
 
     `dimension` names the column that takes each element's `name` (the metrics API's style,
     e.g. editors[].name -> `editor`); None when elements carry their own key fields (reports).
@@ -63,9 +65,7 @@ class Breakdown:
 
     def _walk(self, node: Row, levels: tuple[Level, ...], carried: Row) -> Iterator[Row]:
         level, deeper = levels[0], levels[1:]
-        for element in node.get(level.array) or ():
-            if not isinstance(element, dict):
-                continue
+        for element in _elements(node.get(level.array)):
             row = dict(carried)
             if level.dimension:
                 row[level.dimension] = element.get("name")
@@ -75,8 +75,7 @@ class Breakdown:
             else:
                 row.update(_leaf_fields(element, named=level.dimension is not None))
                 for dimension in self.dimensions:
-                    if row.get(dimension) in (None, ""):
-                        row[dimension] = UNKNOWN
+                    row[dimension] = _key_value(row.get(dimension))
                 yield row
 
     def schema(self, parent_schema: Schema, parent_keys: Iterable[str]) -> Schema:
@@ -84,7 +83,7 @@ class Breakdown:
         properties: dict[str, Any] = {key: parent_schema["properties"][key] for key in parent_keys}
         node = parent_schema["properties"][self.container] if self.container else parent_schema
         for index, level in enumerate(self.levels):
-            item = node["properties"][level.array]["items"]
+            item = _element_schema(node["properties"][level.array])
             if level.dimension:
                 properties[level.dimension] = {"type": ["string"]}
             if index < len(self.levels) - 1:
@@ -104,6 +103,25 @@ class Breakdown:
             "required": keys,
             "additionalProperties": True,
         }
+
+
+def _elements(value: Any) -> list[Row]:
+    """The object elements of an array; an object is an array of one element."""
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [element for element in value if isinstance(element, dict)]
+    return []
+
+
+def _element_schema(prop: Schema) -> Schema:
+    """The schema of one element: an array's items, or the object itself."""
+    return prop["items"] if "array" in _types(prop) else prop
+
+
+def _key_value(value: Any) -> str:
+    """A dimension as a key column: never null or empty, always a string."""
+    return UNKNOWN if value is None or value == "" else str(value)
 
 
 def _carried_fields(element: Row, dimension: str | None) -> Row:
@@ -191,9 +209,10 @@ class BreakdownStream(CollectingStream):
         return self.breakdown.rows(record, self.parent_keys)
 
 
-def _breakdown_stream(
+def breakdown_stream(
     name: str, parent: type[Stream], breakdown: Breakdown, doc: str
 ) -> type[BreakdownStream]:
+    """A breakdown stream class: `name`, made from `parent`'s records."""
     return type(
         _class_name(name),
         (BreakdownStream,),
@@ -211,65 +230,3 @@ def _breakdown_stream(
 
 def _class_name(stream_name: str) -> str:
     return "".join(part.title() for part in stream_name.split("_")) + "Stream"
-
-
-_LEGACY = (
-    (
-        "copilot_metrics_ide_code_completions",
-        Breakdown(
-            "copilot_ide_code_completions",
-            (Level("editors", "editor"), Level("models", "model"), Level("languages", "language")),
-            ("editor", "model", "language"),
-        ),
-        "IDE code completions per editor, model and language (metrics API).",
-    ),
-    (
-        "copilot_metrics_ide_chat",
-        Breakdown(
-            "copilot_ide_chat",
-            (Level("editors", "editor"), Level("models", "model")),
-            ("editor", "model"),
-        ),
-        "IDE chat per editor and model (metrics API).",
-    ),
-    (
-        "copilot_metrics_dotcom_chat",
-        Breakdown("copilot_dotcom_chat", (Level("models", "model"),), ("model",)),
-        "Copilot Chat on github.com per model (metrics API).",
-    ),
-    (
-        "copilot_metrics_dotcom_pull_requests",
-        Breakdown(
-            "copilot_dotcom_pull_requests",
-            (Level("repositories", "repository"), Level("models", "model")),
-            ("repository", "model"),
-        ),
-        "Pull-request summaries per repository and model (metrics API).",
-    ),
-)
-
-#: (suffix, array, natural key of its elements) shared by org/enterprise and per-user reports.
-_REPORT_ARRAYS = (
-    ("by_ide", "totals_by_ide", ("ide",)),
-    ("by_feature", "totals_by_feature", ("feature",)),
-    ("by_language_feature", "totals_by_language_feature", ("language", "feature")),
-    ("by_language_model", "totals_by_language_model", ("language", "model")),
-    ("by_model_feature", "totals_by_model_feature", ("model", "feature")),
-)
-
-BREAKDOWN_STREAMS: tuple[type[BreakdownStream], ...] = (
-    *(
-        _breakdown_stream(name, CopilotMetricsStream, breakdown, doc)
-        for name, breakdown, doc in _LEGACY
-    ),
-    *(
-        _breakdown_stream(
-            f"{parent.name}_{suffix}",
-            parent,
-            Breakdown(None, (Level(array),), dimensions),
-            f"`{array}` of {parent.name}, one row per element.",
-        )
-        for parent in (CopilotUsageDailyStream, CopilotUserUsageDailyStream)
-        for suffix, array, dimensions in _REPORT_ARRAYS
-    ),
-)

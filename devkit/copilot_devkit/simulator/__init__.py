@@ -6,6 +6,7 @@ Used by the tap's tests (in-process), the demo (`copilot-api-simulator`) and ben
         sim.base_url, sim.settings.token
         sim.faults.add(path=r"/users-1-day$", kind="503", times=2)
         sim.truth.report_lines("users-1-day", "organization", "octo-org", "2026-01-05")
+        sim.restate(["2026-01-05"])  # GitHub restates a day: same rows, new numbers
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from copilot_devkit.simulator import costs, enterprise_teams
 from copilot_devkit.simulator.auth import MintedToken
 from copilot_devkit.simulator.data import (
     LATEST_REPORTS,
@@ -124,8 +126,28 @@ class Truth:
     def billing(self, org: str) -> dict[str, Any]:
         return self._state.dataset.billing(self._entity("organization", org))
 
+    def billing_usage(
+        self, usage: str, scope: Any, scope_name: str, day: dt.date | str
+    ) -> list[dict[str, Any]]:
+        """`usageItems` of one complete day ("ai_credit" | "premium_request"), as served."""
+        entity = self._entity(scope, scope_name)
+        return costs.day_items(self._state.dataset, entity, usage, _day(day))
+
     def teams(self, org: str) -> list[dict[str, Any]]:
         return self._state.dataset.teams(self._entity("organization", org))
+
+    def enterprise_teams(self, enterprise: str) -> list[dict[str, Any]]:
+        """`GET /enterprises/{enterprise}/teams`, every page, in order."""
+        return enterprise_teams.teams(self._entity("enterprise", enterprise))
+
+    def enterprise_team_members(self, enterprise: str, team: str) -> list[dict[str, Any]]:
+        """The memberships list of one team (`team`: its slug or id), every page, in order."""
+        entity = self._entity("enterprise", enterprise)
+        found = enterprise_teams.find_team(entity, team)
+        if found is None:
+            msg = f"no team {team!r} in enterprise {enterprise!r}"
+            raise KeyError(msg)
+        return enterprise_teams.members(self._state.dataset, found)
 
 
 class Simulator:
@@ -204,6 +226,20 @@ class Simulator:
     def clear_requests(self) -> None:
         with self._state.log_lock:
             self._state.log.clear()
+
+    def restate(self, days: Iterable[dt.date | str], revision: int | None = None) -> None:
+        """GitHub restates these report days: same rows (keys), new numbers.
+
+        Sets each day's `restated_days` revision (default: one more than now); the server and
+        the truth API serve the new numbers from the next request on.
+        """
+        restated = self.settings.restated_days
+        for day in days:
+            d = _day(day)
+            restated[d] = restated.get(d, 0) + 1 if revision is None else revision
+        if any(value < 0 for value in restated.values()):
+            msg = "a revision must be 0 or more"
+            raise ValueError(msg)
 
     @property
     def minted_tokens(self) -> list[MintedToken]:

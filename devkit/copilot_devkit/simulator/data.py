@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from copilot_devkit.simulator import aggregate, legacy, records, userlines
 from copilot_devkit.simulator.cache import ByteLRU
-from copilot_devkit.simulator.entities import Entity, Team, World, stable_int, unit
+from copilot_devkit.simulator.entities import Entity, Persona, Team, World, stable_int, unit
 from copilot_devkit.simulator.settings import SimulatorSettings
 
 T = TypeVar("T")
@@ -39,6 +39,28 @@ SPLIT_REPORTS = ("users", "user-teams", "repos")
 def dumps(obj: Any) -> bytes:
     """Compact JSON, as report files carry it."""
     return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def restate(obj: Any, revision: int) -> Any:
+    """`obj` (a report line, changed in place) with `revision` added to every positive count.
+
+    Counts are integers named `*_count` or `total_*`; ids, days, names and nulls stay, so the
+    line's rows keep their keys and only their numbers change.
+    """
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if (
+                type(value) is int
+                and value > 0
+                and (key.endswith("_count") or key.startswith("total_"))
+            ):
+                obj[key] = value + revision
+            else:
+                restate(value, revision)
+    elif isinstance(obj, list):
+        for element in obj:
+            restate(element, revision)
+    return obj
 
 
 def _lines_size(lines: tuple[bytes, ...]) -> int:
@@ -71,6 +93,32 @@ def scope_kind(scope: Any) -> str:
     return {"org": "organization", "orgs": "organization", "enterprises": "enterprise"}.get(
         value, value
     )
+
+
+def simple_user(p: Persona, template: dict[str, Any]) -> dict[str, Any]:
+    """A persona as GitHub's `simple-user` (seat assignees, enterprise team members), shaped
+    like `template`, one of GitHub's examples."""
+    login, uid = p.login, p.user_id
+    api = f"https://api.github.com/users/{login}"
+    return {
+        **template,
+        "login": login,
+        "id": uid,
+        "node_id": base64.b64encode(f"04:User{uid}".encode()).decode(),
+        "avatar_url": f"https://avatars.githubusercontent.com/u/{uid}?v=4",
+        "url": api,
+        "html_url": f"https://github.com/{login}",
+        "followers_url": f"{api}/followers",
+        "following_url": f"{api}/following{{/other_user}}",
+        "gists_url": f"{api}/gists{{/gist_id}}",
+        "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
+        "subscriptions_url": f"{api}/subscriptions",
+        "organizations_url": f"{api}/orgs",
+        "repos_url": f"{api}/repos",
+        "events_url": f"{api}/events{{/privacy}}",
+        "received_events_url": f"{api}/received_events",
+        "user_view_type": "public",
+    }
 
 
 class _Memo:
@@ -211,35 +259,41 @@ class Dataset:
     def user_lines(self, entity: Entity, day: dt.date) -> tuple[bytes, ...]:
         """users-1-day lines (JSON bytes, one per active user), cached."""
 
+        revision = self.settings.revision(day)
+
         def build() -> tuple[bytes, ...]:
             out = []
             extra = self.settings.extra_user_fields
             for gi in sorted(self.active_users(entity, day)):
                 text = userlines.user_line(self.world, entity, gi, day, self._extra)
-                if self._extra_replaces:
+                if self._extra_replaces or revision:
                     obj = json.loads(text)
-                    obj.update(extra)
-                    out.append(dumps(obj))
+                    if self._extra_replaces:
+                        obj.update(extra)
+                    out.append(dumps(restate(obj, revision) if revision else obj))
                 else:
                     out.append(text.encode())
             return tuple(out)
 
-        return self.cache.get(("user-lines", entity.key, day), build, _lines_size)
+        return self.cache.get(("user-lines", entity.key, day, revision), build, _lines_size)
 
     def user_records(self, entity: Entity, day: dt.date) -> list[dict[str, Any]]:
         """users-1-day lines as fresh dicts (parsed from the served bytes)."""
         return [json.loads(line) for line in self.user_lines(entity, day)]
 
     def repo_records(self, entity: Entity, day: dt.date) -> list[dict[str, Any]]:
+        revision = self.settings.revision(day)
         return self._repos.get(
-            (entity.key, day),
-            lambda: records.repo_records(self.world, entity, self.world.repos(entity), day),
+            (entity.key, day, revision),
+            lambda: restate(
+                records.repo_records(self.world, entity, self.world.repos(entity), day), revision
+            ),
         )
 
     def aggregate_record(self, entity: Entity, day: dt.date) -> dict[str, Any]:
         """organization-1-day / enterprise-1-day line (= a `day_totals[]` element)."""
         return self._aggregates.get(
-            ("aggregate", entity.key, day),
+            ("aggregate", entity.key, day, self.settings.revision(day)),
             lambda: aggregate.aggregate_record(
                 self.world,
                 entity,
@@ -341,29 +395,7 @@ class Dataset:
                 f"{today - dt.timedelta(days=int(r[5] * 3) + 1)}T00:53:32-06:00"
             )
             seat["plan_type"] = "business" if entity.kind == "organization" else "enterprise"
-            assignee = dict(template["assignee"])
-            login = p.login
-            assignee.update(
-                {
-                    "login": login,
-                    "id": p.user_id,
-                    "node_id": base64.b64encode(f"04:User{p.user_id}".encode()).decode(),
-                    "avatar_url": f"https://avatars.githubusercontent.com/u/{p.user_id}?v=4",
-                    "url": f"https://api.github.com/users/{login}",
-                    "html_url": f"https://github.com/{login}",
-                    "followers_url": f"https://api.github.com/users/{login}/followers",
-                    "following_url": f"https://api.github.com/users/{login}/following{{/other_user}}",
-                    "gists_url": f"https://api.github.com/users/{login}/gists{{/gist_id}}",
-                    "starred_url": f"https://api.github.com/users/{login}/starred{{/owner}}{{/repo}}",
-                    "subscriptions_url": f"https://api.github.com/users/{login}/subscriptions",
-                    "organizations_url": f"https://api.github.com/users/{login}/orgs",
-                    "repos_url": f"https://api.github.com/users/{login}/repos",
-                    "events_url": f"https://api.github.com/users/{login}/events{{/privacy}}",
-                    "received_events_url": f"https://api.github.com/users/{login}/received_events",
-                    "user_view_type": "public",
-                }
-            )
-            seat["assignee"] = assignee
+            seat["assignee"] = simple_user(p, template["assignee"])
             via = [t for t in entity.teams if gi in t.members]
             if via and i % 3 != 0:
                 seat["assigning_team"] = self.team_object(entity, via[0])

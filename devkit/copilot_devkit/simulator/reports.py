@@ -99,7 +99,8 @@ class ReportStore:
             # The user lines are cached already and joining them is cheap; caching the
             # joined copy too would double the memory of the largest reports.
             return build()
-        return self.cache.get(("1-day", kind, entity.key, day), build, _size)
+        revision = self.settings.revision(day)
+        return self.cache.get(("1-day", kind, entity.key, day, revision), build, _size)
 
     def latest(self, report: str, entity: Entity) -> ReportFiles | None:
         """Files of the latest 28-day report (aggregate wrapper, or user x day lines)."""
@@ -124,7 +125,9 @@ class ReportStore:
                 groups.append([line[:-1] + suffix for line in lines])
             return ReportFiles(self._split(kind, groups), envelope)
 
-        return self.cache.get(("28-day", kind, entity.key, end, tuple(days)), build, _size)
+        revisions = tuple(self.settings.revision(day) for day in days)
+        key = ("28-day", kind, entity.key, end, tuple(days), revisions)
+        return self.cache.get(key, build, _size)
 
     # -- decoding (truth API) -----------------------------------------------------------------
 

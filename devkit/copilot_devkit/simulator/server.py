@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from copilot_devkit.simulator import costs, enterprise_teams
 from copilot_devkit.simulator.auth import AuthError, Credentials
 from copilot_devkit.simulator.data import LATEST_REPORTS, ONE_DAY_REPORTS, Dataset
 from copilot_devkit.simulator.entities import Entity
@@ -639,4 +640,18 @@ ROUTES: list[Route] = [
     ),
     ("GET", re.compile(rf"/orgs/(?P<name>{_NAME})/copilot/billing"), Handler.billing),
     ("GET", re.compile(rf"/orgs/(?P<name>{_NAME})/teams"), Handler.teams),
+    ("GET", re.compile(rf"/enterprises/(?P<name>{_NAME})/teams"), enterprise_teams.list_teams),
+    (
+        "GET",
+        re.compile(rf"/enterprises/(?P<name>{_NAME})/teams/(?P<team>{_NAME})/memberships"),
+        enterprise_teams.list_members,
+    ),
+    (
+        "GET",
+        re.compile(
+            rf"/(?P<kind>organizations|enterprises)/(?P<name>{_NAME})/settings/billing/"
+            r"(?P<usage>ai_credit|premium_request)/usage"
+        ),
+        costs.billing_usage,
+    ),
 ]

@@ -60,6 +60,11 @@ class SimulatorSettings:
     legacy_max_days_per_page: int | None = None
     policy_disabled: set[str] = field(default_factory=set)
     forbidden: set[str] = field(default_factory=set)
+    # Billing usage (AI credits, premium requests; costs.py) refused for these scope names while
+    # the metrics endpoints still answer: 403 (not a billing admin), 404 (not on the enhanced
+    # billing platform, or a GHE.com tenant).
+    billing_forbidden: set[str] = field(default_factory=set)
+    billing_unavailable: set[str] = field(default_factory=set)
     token: str = "ghp_simulator_token_0123456789"  # noqa: S105 (a fake PAT)
     app_id: int | None = None
     app_public_key_pem: str | None = None
@@ -73,6 +78,13 @@ class SimulatorSettings:
     rate_limit: int = 5000
     # Upper bound of the encoded-report cache, in bytes.
     cache_max_bytes: int = 768 * 1024 * 1024
+    # GitHub restating report days it already served (late data): day -> revision (0 = as first
+    # served). A restated day has the same users, teams and repositories, so every row keeps its
+    # key, but each positive count of its users and repos lines (`*_count`, `total_*`) grows by
+    # the revision, and so do the organization/enterprise totals summed from them, in 1-day and
+    # 28-day reports alike. `Simulator.restate(days)` bumps it between two runs. The legacy
+    # metrics API, seats and billing are never restated.
+    restated_days: dict[dt.date, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.reports_ready_through is None:
@@ -90,13 +102,23 @@ class SimulatorSettings:
             msg = "legacy_max_days_per_page must be at least 1 (or None)"
             raise ValueError(msg)
         self.missing_report_days = set(self.missing_report_days)
+        self.restated_days = dict(self.restated_days)
+        if any(revision < 0 for revision in self.restated_days.values()):
+            msg = "restated_days revisions must be 0 or more"
+            raise ValueError(msg)
         self.policy_disabled = set(self.policy_disabled)
         self.forbidden = set(self.forbidden)
+        self.billing_forbidden = set(self.billing_forbidden)
+        self.billing_unavailable = set(self.billing_unavailable)
 
     @property
     def ready_through(self) -> dt.date:
         """`reports_ready_through`, resolved (never None after construction)."""
         return self.reports_ready_through or self.today - dt.timedelta(days=1)
+
+    def revision(self, day: dt.date) -> int:
+        """How many times GitHub restated the reports of `day` (0: as first served)."""
+        return self.restated_days.get(day, 0)
 
     @property
     def legacy_first_day(self) -> dt.date:

@@ -1,11 +1,11 @@
 """A local Snowflake for the end-to-end tests: fakesnow in server mode, in its own virtualenv.
 
-fakesnow (DuckDB underneath) answers the Snowflake connector's HTTP protocol. Its pins conflict
-with the project's (duckdb ~=2.0 against duckdb 1.2.2) and it breaks with
-snowflake-connector-python 5 (it imports `snowflake.connector.converter`), so it gets a virtualenv
-of its own, `.meltano/fakesnow-venv` (built once, about 15 s, and reused while `FAKESNOW_PINS`
-match). Each session starts one server on a free 127.0.0.1 port (`fakesnow -s -p PORT`) and stops
-it at the end. The tests read it with the connector of that venv (`Fakesnow.query`).
+fakesnow (DuckDB underneath) answers the Snowflake connector's HTTP protocol. It breaks with
+snowflake-connector-python 5 (it imports `snowflake.connector.converter`) and brings its own server
+stack (sqlglot, starlette, uvicorn), so it gets a virtualenv of its own, `.meltano/fakesnow-venv`
+(built once, about 15 s, and reused while `FAKESNOW_PINS` match). Each session starts one server on
+a free 127.0.0.1 port (`fakesnow -s -p PORT`) and stops it at the end. The tests read it with the
+connector of that venv (`Fakesnow.query`).
 
 How target-snowflake reaches it. The target has no host or port setting: it builds a SQLAlchemy
 URL from `account`, and snowflake-sqlalchemy refuses `host`/`protocol` in a URL anyway. So the

@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.e2e.e2e_support import PROJECT
+from tests.e2e.venvs import pinned_venv, run_checked, venv_python
 
 #: What the emulator's virtualenv holds. duckdb-extension-spatial must match duckdb's version.
 EMULATOR_PINS = (
@@ -56,8 +57,6 @@ EMULATOR_VENV = PROJECT.root / ".meltano" / "bqemulator-venv"
 PROJECT_ID = "copilot-e2e"
 #: Where the emulator's DuckDB finds its extensions (`~/.duckdb/extensions`): inside the venv.
 _DUCKDB_HOME = "duckdb-home"
-_PINS_FILE = "e2e-pins.txt"
-_BIN = "Scripts" if os.name == "nt" else "bin"
 #: Lines `emulator_fixes` writes to the emulator's log.
 INFLATED = "bqemulator-e2e: inflated gzip upload into "
 REFUSED = "bqemulator-e2e: refused load into "
@@ -66,25 +65,13 @@ REFUSED = "bqemulator-e2e: refused load into "
 # --- the emulator's virtualenv --------------------------------------------------------------
 
 
-def _pins_text() -> str:
-    return "\n".join([f"python {sys.version_info[0]}.{sys.version_info[1]}", *EMULATOR_PINS])
-
-
 def ensure_emulator_venv(venv: Path = EMULATOR_VENV) -> Path:
-    """The emulator's Python: `venv` as it is when built with `EMULATOR_PINS`, else built anew.
+    """The emulator's Python: `venv` as it is when built with `EMULATOR_PINS`, else built anew."""
+    return pinned_venv(venv, EMULATOR_PINS, what="the emulator's virtualenv", finish=_spatial)
 
-    Built beside its final place and renamed into it, so an interrupted build is never reused.
-    """
-    python = venv / _BIN / "python"
-    pins = venv / _PINS_FILE
-    if python.exists() and pins.is_file() and pins.read_text() == _pins_text():
-        return python
-    building = venv.with_name(f"{venv.name}.building-{os.getpid()}")
-    shutil.rmtree(building, ignore_errors=True)
-    _check([sys.executable, "-m", "venv", str(building)], "creating the emulator's virtualenv")
-    new_python = building / _BIN / "python"
-    pip = [str(new_python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    _check([*pip, *EMULATOR_PINS], "pip install " + " ".join(EMULATOR_PINS))
+
+def _spatial(building: Path) -> None:
+    """DuckDB's spatial extension installed from its wheel, so the emulator downloads nothing."""
     # INSTALL from the wheel's file copies the extension into $HOME/.duckdb/extensions; the
     # emulator's own `INSTALL spatial` then finds it installed and downloads nothing.
     install_spatial = (
@@ -96,22 +83,11 @@ def ensure_emulator_venv(venv: Path = EMULATOR_VENV) -> Path:
     )
     home = building / _DUCKDB_HOME
     home.mkdir()
-    _check(
-        [str(new_python), "-c", install_spatial],
+    run_checked(
+        [str(venv_python(building)), "-c", install_spatial],
         "installing DuckDB's spatial extension from its wheel",
         env={**os.environ, "HOME": str(home)},
     )
-    (building / _PINS_FILE).write_text(_pins_text())
-    shutil.rmtree(venv, ignore_errors=True)
-    building.rename(venv)  # bin/python and site-packages are relative: the venv still runs
-    return python
-
-
-def _check(args: list[str], what: str, env: dict[str, str] | None = None) -> None:
-    completed = subprocess.run(args, capture_output=True, text=True, check=False, env=env)
-    if completed.returncode != 0:
-        msg = f"{what} failed:\n{completed.stdout[-3000:]}{completed.stderr[-3000:]}"
-        raise RuntimeError(msg)
 
 
 # --- what the emulator is taught at start -----------------------------------------------------
@@ -140,8 +116,6 @@ def emulator_fixes() -> None:
     import fnmatch
     import gzip
     import os
-    import shutil
-    import sys
     from pathlib import Path
 
     import sqlglot

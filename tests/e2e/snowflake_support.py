@@ -30,7 +30,6 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.e2e_support import PROJECT, Meltano
+from tests.e2e.venvs import pinned_venv
 
 #: What fakesnow's virtualenv holds (fakesnow pins duckdb ~=2.0.0 and sqlglot ~=30.22.0; 0.12.1
 #: imports `snowflake.connector.converter`, which connector 5 no longer has).
@@ -61,42 +61,14 @@ ENDPOINT_ENV = "COPILOT_E2E_SNOWFLAKE_ENDPOINT"
 STAGE_ENV = "COPILOT_E2E_SNOWFLAKE_STAGE"
 STAGE_LOG_ENV = "COPILOT_E2E_SNOWFLAKE_STAGE_LOG"
 _HOOK_MODULE = "copilot_e2e_fakesnow"
-_PINS_FILE = "e2e-pins.txt"
-_BIN = "Scripts" if os.name == "nt" else "bin"
 
 
 # --- fakesnow's virtualenv --------------------------------------------------------------------
 
 
-def _pins_text() -> str:
-    return "\n".join([f"python {sys.version_info[0]}.{sys.version_info[1]}", *FAKESNOW_PINS])
-
-
 def ensure_fakesnow_venv(venv: Path = FAKESNOW_VENV) -> Path:
-    """fakesnow's Python: `venv` as it is when built with `FAKESNOW_PINS`, else built anew.
-
-    Built beside its final place and renamed into it, so an interrupted build is never reused.
-    """
-    python = venv / _BIN / "python"
-    pins = venv / _PINS_FILE
-    if python.exists() and pins.is_file() and pins.read_text() == _pins_text():
-        return python
-    building = venv.with_name(f"{venv.name}.building-{os.getpid()}")
-    shutil.rmtree(building, ignore_errors=True)
-    _check([sys.executable, "-m", "venv", str(building)], "creating fakesnow's virtualenv")
-    pip = [str(building / _BIN / "python"), "-m", "pip", "install", "--quiet"]
-    _check([*pip, "--disable-pip-version-check", *FAKESNOW_PINS], "pip install fakesnow")
-    (building / _PINS_FILE).write_text(_pins_text())
-    shutil.rmtree(venv, ignore_errors=True)
-    building.rename(venv)  # bin/python and site-packages are relative: the venv still runs
-    return python
-
-
-def _check(args: list[str], what: str) -> None:
-    completed = subprocess.run(args, capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        msg = f"{what} failed:\n{completed.stdout[-3000:]}{completed.stderr[-3000:]}"
-        raise RuntimeError(msg)
+    """fakesnow's Python: `venv` as it is when built with `FAKESNOW_PINS`, else built anew."""
+    return pinned_venv(venv, FAKESNOW_PINS, what="fakesnow's virtualenv")
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -179,7 +151,6 @@ def _run_queries() -> None:
     import datetime
     import decimal
     import json
-    import sys
 
     import snowflake.connector
 
@@ -293,7 +264,6 @@ def install_hook(meltano: Meltano) -> Path:
 
 def hook_main() -> None:
     """Runs when any Python of the target's venv starts; inert without its variables."""
-    import os
 
     endpoint = os.environ.get("COPILOT_E2E_SNOWFLAKE_ENDPOINT")
     if endpoint:

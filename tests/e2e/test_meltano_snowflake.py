@@ -394,54 +394,12 @@ group by all
 order by d.scope_name, d.day desc
 """
 
-ACCEPTANCE_BY_LANGUAGE_SQL = """
-select scope_name,
-       language,
-       sum(code_generation_activity_count) as suggestions,
-       sum(code_acceptance_activity_count) as acceptances,
-       round(100.0 * sum(code_acceptance_activity_count)
-             / nullif(sum(code_generation_activity_count), 0), 1) as acceptance_pct
-from copilot.copilot_usage_daily_by_language_feature
-group by all
-order by scope_name, suggestions desc, language
-"""
 
-ACCEPTANCE_BY_EDITOR_SQL = """
-select scope_name,
-       ide as editor,
-       sum(code_generation_activity_count) as suggestions,
-       sum(code_acceptance_activity_count) as acceptances,
-       round(100.0 * sum(code_acceptance_activity_count)
-             / nullif(sum(code_generation_activity_count), 0), 1) as acceptance_pct
-from copilot.copilot_usage_daily_by_ide
-group by all
-order by scope_name, suggestions desc, editor
-"""
-
-TOP_FEATURES_SQL = """
-select scope_name,
-       feature,
-       count(distinct user_id) as users,
-       sum(user_initiated_interaction_count) as interactions,
-       sum(code_generation_activity_count) as suggestions,
-       sum(code_acceptance_activity_count) as acceptances
-from copilot.copilot_user_usage_daily_by_feature
-group by all
-order by scope_name, users desc, interactions desc, feature
-"""
-
-TEAM_USAGE_SQL = """
-select t.scope_name,
-       t.slug as team,
-       count(distinct u.user_id) as active_users,
-       sum(u.code_acceptance_activity_count) as acceptances
-from copilot.copilot_user_teams_daily t
-join copilot.copilot_user_usage_daily u
-  on u.scope = t.scope and u.scope_name = t.scope_name and u.day = t.day
- and u.user_id = t.user_id
-group by all
-order by t.scope_name, active_users desc, team
-"""
+# Snowflake runs the demo's DuckDB SQL of these four as it is: one text, imported.
+ACCEPTANCE_BY_LANGUAGE_SQL = demo.ACCEPTANCE_BY_LANGUAGE_SQL
+ACCEPTANCE_BY_EDITOR_SQL = demo.ACCEPTANCE_BY_EDITOR_SQL
+TOP_FEATURES_SQL = demo.TOP_FEATURES_SQL
+TEAM_USAGE_SQL = demo.TEAM_USAGE_SQL
 
 IDLE_SEATS_SQL = """
 select scope_name,

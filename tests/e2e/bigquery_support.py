@@ -26,10 +26,8 @@ import datetime as dt
 import inspect
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,6 +114,8 @@ def emulator_fixes() -> None:
     import fnmatch
     import gzip
     import os
+    import shutil
+    import sys
     from pathlib import Path
 
     import sqlglot

@@ -29,10 +29,8 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -151,6 +149,7 @@ def _run_queries() -> None:
     import datetime
     import decimal
     import json
+    import sys
 
     import snowflake.connector
 
@@ -264,6 +263,7 @@ def install_hook(meltano: Meltano) -> Path:
 
 def hook_main() -> None:
     """Runs when any Python of the target's venv starts; inert without its variables."""
+    import os
 
     endpoint = os.environ.get("COPILOT_E2E_SNOWFLAKE_ENDPOINT")
     if endpoint:

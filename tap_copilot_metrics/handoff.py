@@ -3,8 +3,9 @@
 Breakdown streams (streams/breakdowns.py) make their rows from records their parent already
 fetched: no second request. The protocol, both sides of it here:
 
-1. The parent passes its records through `BatchHandoff.batch`, one batch at a time: a day (the
-   report streams) or a scope (the metrics stream). That marks the last record of each batch.
+1. The parent passes its records through `BatchHandoff.batch`, one batch at a time: up to
+   `days_per_batch` days (the report streams, which bookmark at each batch's end) or a scope
+   (the metrics stream and the seats). That marks the last record of each batch.
 2. For each record, the SDK asks the parent for child contexts; the parent (`hand_over`) then
    gives the record to every selected `CollectingStream` child, which keeps its own rows of it.
    This happens before the SDK drops deselected properties from the record on output.
@@ -27,6 +28,18 @@ Row = dict[str, Any]
 
 #: Child streams are synced at least every this many parent records.
 CHILD_BATCH_RECORDS = 500
+
+#: Report days per batch while breakdown tables are selected. Each child sync logs four lines
+#: (begin, incremental, two METRICs) and writes STATE, so one batch per day made a small
+#: organization's logs 5 % of its output; a run stopped inside a batch re-reads at most this many
+#: days on its next run.
+DAYS_PER_BATCH = 7
+
+
+def days_per_batch(children: Iterable[Stream]) -> int:
+    """Report days per batch: one (a bookmark per day) when no child is selected to sync."""
+    selected = any(child.selected and isinstance(child, CollectingStream) for child in children)
+    return DAYS_PER_BATCH if selected else 1
 
 
 class CollectingStream(Stream):

@@ -1,8 +1,10 @@
 """Logs sized for schedulers: a default run logs a small fraction of what it outputs.
 
 Schedulers (and Meltano) keep every stderr line of every nightly run. The measure is the one
-an operator sees: a default-selection run for one organization of 300 users over 20 days, the
-catalog exactly as `--discover` prints it, at the default log level.
+an operator sees: a default-selection run, the catalog exactly as `--discover` prints it, at the
+default log level, for one organization of 300 users over 20 days and for the simulator's small
+default (two organizations and an enterprise of 30 users each, 28 days), where per-stream lines
+weigh most against the output.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from copilot_devkit.simulator import Simulator
@@ -42,7 +45,18 @@ def default_run(
         end_date=last.isoformat(),
         teams=[],
     )
-    workdir: Path = tmp_path_factory.mktemp("log-volume")
+    return run_as_discovered(config, tmp_path_factory.mktemp("log-volume"))
+
+
+@pytest.fixture(scope="module")
+def small_default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[TapRun, bytes, bytes]:
+    with Simulator() as small:
+        config = small.tap_config(teams=[])
+        return run_as_discovered(config, tmp_path_factory.mktemp("log-volume-small"))
+
+
+def run_as_discovered(config: dict[str, Any], workdir: Path) -> tuple[TapRun, bytes, bytes]:
+    """The tap run with the catalog exactly as `--discover` prints it."""
     (workdir / "config.json").write_text(json.dumps(config))
     command = [sys.executable, "-m", "tap_copilot_metrics", "--config", "config.json"]
     catalog = subprocess.run(
@@ -60,10 +74,12 @@ def default_run(
     return run, completed.stdout, completed.stderr
 
 
+@pytest.mark.parametrize("size", ["300 users", "small default"])
 def test_a_default_run_logs_at_most_2_percent_of_its_output(
-    default_run: tuple[TapRun, bytes, bytes],
+    size: str, request: pytest.FixtureRequest
 ) -> None:
-    run, stdout, stderr = default_run
+    fixture = "default_run" if size == "300 users" else "small_default_run"
+    run, stdout, stderr = request.getfixturevalue(fixture)
     assert run.exit_code == 0, stderr[-2000:]
     longest = max(len(line) for line in stderr.split(b"\n"))
     share = len(stderr) / len(stdout)
@@ -72,6 +88,7 @@ def test_a_default_run_logs_at_most_2_percent_of_its_output(
         f"longest stderr line {longest:,} B"
     )
     assert len(run.records("copilot_user_usage_daily")) > 1000, "too little data to measure"
+    assert len(run.records("copilot_user_usage_daily_by_ide")) > 0, "breakdowns are measured"
     assert share <= MAX_LOG_SHARE
     assert longest <= MAX_LINE_BYTES
     assert run_warnings(stderr.decode()) == []

@@ -22,6 +22,7 @@ from copilot_devkit.simulator.data import EXAMPLES_DIR
 
 from tap_copilot_metrics.clock import utc_today
 from tap_copilot_metrics.errors import TapAPIError
+from tap_copilot_metrics.handoff import DAYS_PER_BATCH
 from tests.report_support import (
     REPORT_STREAMS,
     REPORTS,
@@ -134,20 +135,39 @@ def test_days_older_than_github_keeps_are_not_requested(
     )
 
 
-def test_state_is_written_after_each_complete_day_and_never_ahead_of_records(
+def test_state_is_written_after_each_batch_of_complete_days_and_never_ahead_of_records(
     make_simulator: MakeSimulator,
 ) -> None:
     sim = make_simulator(**SMALL, **TWO_SCOPES, files_per_report=3)
-    days = day_range(days_ago(sim, 4), days_ago(sim, 1))
-    run = sync_in_process(config(sim, days[0]), streams=REPORT_STREAMS)
+    days = day_range(days_ago(sim, DAYS_PER_BATCH + 3), days_ago(sim, 1))
+    # The default selection: the report streams with their breakdown tables (child streams);
+    # one 1-day report per day (the 28-day report's last day carries more fields).
+    run = sync_in_process(config(sim, days[0], backfill_from_28_day_reports=False))
+
+    def parent_of(stream: str) -> str | None:
+        parents = [p for p in REPORT_STREAMS if stream == p or stream.startswith(p + "_")]
+        return max(parents, key=len) if parents else None
+
+    day_rows = [
+        (message["stream"], parent_of(message["stream"]), message["record"])
+        for message in run.messages
+        if message["type"] == "RECORD" and parent_of(message["stream"])
+    ]
+    final_counts: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for stream, _, record in day_rows:
+        final_counts[(stream, record["scope"], record["scope_name"], record["day"])] += 1
+    assert {stream for stream, parent, _ in day_rows if stream != parent}, "no breakdown rows"
 
     emitted: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    counts: dict[tuple[str, str, str, str], int] = defaultdict(int)
     progress: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for message in run.messages:
-        if message["type"] == "RECORD" and message["stream"] in REPORTS:
+        if message["type"] == "RECORD" and parent_of(message["stream"]):
             record = message["record"]
             key = (message["stream"], record["scope"], record["scope_name"], record["day"])
-            emitted[key].append(record)
+            counts[key] += 1
+            if message["stream"] in REPORTS:
+                emitted[key].append(record)
         if message["type"] != "STATE":
             continue
         for stream in REPORT_STREAMS:
@@ -155,17 +175,27 @@ def test_state_is_written_after_each_complete_day_and_never_ahead_of_records(
                 mark = bookmark(message["value"], stream, scope, name)
                 if mark is None:
                     continue
-                # Every day up to the bookmark was emitted whole before this STATE.
+                # Every day up to the bookmark was emitted whole before this STATE, the rows
+                # of its breakdown tables included.
                 for day in day_range(days[0], dt.date.fromisoformat(mark)):
                     got = emitted[(stream, scope, name, day.isoformat())]
                     assert got == expected(sim, stream, scope, name, [day]), (stream, name, day)
+                    same_day = (scope, name, day.isoformat())
+                    for key, total in final_counts.items():
+                        if key[1:] == same_day and parent_of(key[0]) == stream:
+                            assert counts[key] == total, (key, mark)
                 marks = progress[(stream, scope, name)]
                 if not marks or marks[-1] != mark:
                     marks.append(mark)
-    # A STATE after each complete day: the bookmark stepped through every day, in order.
+    # A STATE after each batch of complete days: the bookmark steps through every batch's last
+    # day, in order; a week per batch with breakdown tables, else a day.
+    with_breakdowns = {parent for stream, parent, _ in day_rows if stream != parent}
+    assert with_breakdowns < set(REPORT_STREAMS)
     for stream in REPORT_STREAMS:
+        per_batch = DAYS_PER_BATCH if stream in with_breakdowns else 1
+        batch_ends = sorted({*days[per_batch - 1 :: per_batch], days[-1]})
         for scope, name in scopes(sim):
-            assert progress[(stream, scope, name)] == [d.isoformat() for d in days]
+            assert progress[(stream, scope, name)] == [d.isoformat() for d in batch_ends]
 
 
 # --- days without a report ---------------------------------------------------------------------

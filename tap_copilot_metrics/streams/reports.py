@@ -1,9 +1,10 @@
 """Streams of the usage-metrics reports API: one `?day=` report per scope and day.
 
 Each report call answers with signed `download_links` to NDJSON files. A day is emitted whole,
-in ascending day order, and the bookmark is written after each complete day: an interrupted run
-resumes at the last day it finished (re-read with the lookback window), so nothing is lost and,
-because targets upsert on the key, nothing doubles.
+in ascending day order, and the bookmark is written after each batch of complete days (one day,
+or a week while breakdown tables are selected: tap_copilot_metrics.handoff): an interrupted run
+resumes after the last batch it finished (re-read with the lookback window), so nothing is lost
+and, because targets upsert on the key, nothing doubles.
 
 This module is the stream, read top to bottom: scope -> window -> days -> records -> checkpoint.
 How one day reaches local disk (links, files, the 28-day shortcut, the scope probe, expired
@@ -15,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import requests
@@ -23,6 +25,7 @@ from singer_sdk.helpers.types import Context
 from tap_copilot_metrics.client import decoded_json
 from tap_copilot_metrics.downloads import ReportDownloader, read_records
 from tap_copilot_metrics.errors import ReportUnreadable, TapAPIError
+from tap_copilot_metrics.handoff import days_per_batch
 from tap_copilot_metrics.prefetch import DayPrefetcher, FetchedDay
 from tap_copilot_metrics.reportdays import SETTLING_DAYS, ReportDays, describe_file
 from tap_copilot_metrics.reportfiles import ReportFileError, expand_day_totals
@@ -48,6 +51,17 @@ _REPORT_PERMISSIONS = (
 )
 
 
+@dataclass
+class DayBatch:
+    """What one batch of report days held, filled in while its records are read."""
+
+    #: At most this many days with a report.
+    days: int
+    complete_days: list[dt.date] = field(default_factory=list)
+    #: No day follows: the window ended, or a recent day has no report yet.
+    is_last: bool = False
+
+
 class ReportStream(DailyStream):
     """A `…/copilot/metrics/reports/<report>?day=` report, read day by day."""
 
@@ -60,7 +74,7 @@ class ReportStream(DailyStream):
     # The bookmark is set by `checkpoint` to the last complete day, whatever order rows of
     # a file come in (28-day wrappers list several days).
     check_sorted = False
-    # State is written by `checkpoint` after each complete day, never in the middle of one.
+    # State is written by `checkpoint` after each batch of complete days, never inside a day.
     STATE_MSG_FREQUENCY = 10**12
     endpoint_label = "the Copilot usage metrics reports API"
     required_permissions = _REPORT_PERMISSIONS
@@ -164,8 +178,31 @@ class ReportStream(DailyStream):
         context: Context | None,
         without_report: list[str],
     ) -> Iterator[dict[str, Any]]:
-        """Each fetched day's records in order, a checkpoint after each complete day."""
-        for fetched in prefetcher:
+        """The fetched days' records in order, a checkpoint after each batch of complete days."""
+        days = iter(prefetcher)
+        batch_days = days_per_batch(self.child_streams)
+        while True:
+            batch = DayBatch(batch_days)
+            # A batch of days is one batch of breakdown rows (see tap_copilot_metrics.handoff).
+            yield from self.handoff.batch(self._batch_records(days, scope, without_report, batch))
+            if batch.complete_days:
+                self.checkpoint(context, batch.complete_days[-1])
+            if batch.is_last:
+                return
+
+    def _batch_records(
+        self,
+        days: Iterator[FetchedDay],
+        scope: Scope,
+        without_report: list[str],
+        batch: DayBatch,
+    ) -> Iterator[dict[str, Any]]:
+        """The records of the batch's days with a report, noted in `batch`."""
+        while len(batch.complete_days) < batch.days:
+            fetched = next(days, None)
+            if fetched is None:
+                batch.is_last = True
+                return
             day = fetched.day
             if not fetched.has_report:
                 without_report.append(day.isoformat())
@@ -177,11 +214,11 @@ class ReportStream(DailyStream):
                         scope.label,
                         day,
                     )
-                    break
+                    batch.is_last = True
+                    return
                 continue
-            # A day is one batch of breakdown rows (see tap_copilot_metrics.handoff).
-            yield from self.handoff.batch(self.day_records(fetched, scope))
-            self.checkpoint(context, day)
+            yield from self.day_records(fetched, scope)
+            batch.complete_days.append(day)
 
     def _release_worker_sessions(self) -> None:
         """A prefetch worker ends: its API and download sessions go back for reuse."""

@@ -1,0 +1,14 @@
+-- One row per scope, day and model: totals_by_model_feature summed over the features.
+select
+    scope,
+    scope_name,
+    day,
+    model,
+    {{ as_int('sum(code_generation_activity_count)') }} as code_generations,
+    {{ as_int('sum(code_acceptance_activity_count)') }} as code_acceptances,
+    {{ rate('sum(code_acceptance_activity_count)', 'sum(code_generation_activity_count)') }} as code_acceptance_rate,
+    {{ as_int('sum(user_initiated_interaction_count)') }} as interactions,
+    {{ as_int('sum(loc_suggested_to_add_sum)') }} as loc_suggested,
+    {{ as_int('sum(loc_added_sum)') }} as loc_added
+from {{ ref('stg_usage_daily_by_model_feature') }}
+group by scope, scope_name, day, model

@@ -1,7 +1,7 @@
 """Shared helpers of the reliability suite (issue 5): run the tap, read what it printed, check it.
 
 The checks here are the properties the suite proves for every stream, whatever went wrong:
-records keyed by the stream's primary key (README.md, "Streams") with no key twice, STATE lines
+records keyed by the stream's primary key (docs/streams.md) with no key twice, STATE lines
 that never claim a day whose records did not come before them, and no secret anywhere in what the
 tap printed. Runs go through the console entry point (`tap_copilot_metrics.tap:main`), in this
 process or as the real command in a subprocess.
@@ -174,7 +174,7 @@ def tail(text: str, lines: int = 15) -> str:
 
 
 def key_of(stream: str, record: Mapping[str, Any]) -> Key:
-    """A record's primary key (README.md, "Streams")."""
+    """A record's primary key (docs/streams.md)."""
     return tuple(record[name] for name in KEYS[stream])
 
 

@@ -10,7 +10,7 @@ implementation:
   limit", formerly "abuse detection mechanism"); wait `retry-after` seconds when the header is
   there, else at least a minute (`secondary_rate_limit_wait_seconds`), longer on each retry;
 
-and from the settings as README.md documents them: `retry_initial_wait_seconds` is the first
+and from the settings as docs/settings.md documents them: `retry_initial_wait_seconds` is the first
 backoff wait and doubles each retry, with jitter, never above `MAX_EXPONENTIAL_WAIT` unless
 GitHub asks for more; `retry_max_elapsed_seconds` bounds the total time spent retrying one
 request. Responses are real `requests.Response` objects, built here without a server.
@@ -131,7 +131,7 @@ def test_from_settings_takes_the_three_retry_settings() -> None:
 
 
 def test_from_settings_defaults_are_the_documented_ones() -> None:
-    """README.md: `retry_max_elapsed_seconds` 600, `retry_initial_wait_seconds` 2,
+    """docs/settings.md: `retry_max_elapsed_seconds` 600, `retry_initial_wait_seconds` 2,
     `secondary_rate_limit_wait_seconds` 60 (GitHub: wait at least a minute)."""
     settings = parse_settings({"auth_token": "ghp_x", "organizations": ["octo-org"]})
 

@@ -1,4 +1,4 @@
-"""Stream schemas against GitHub's own example bodies and the rules of README.md, "Streams".
+"""Stream schemas against GitHub's own example bodies and the rules of docs/streams.md.
 
 The examples are the simulator's (devkit/copilot_devkit/simulator/examples, see its README). For
 each example record (with the columns the tap adds), the record must validate (Draft 7, formats
@@ -50,7 +50,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "copilot_ai_credit_usage": COPILOT_AI_CREDIT_USAGE_SCHEMA,
     "copilot_premium_request_usage": COPILOT_PREMIUM_REQUEST_USAGE_SCHEMA,
 }
-# README.md, "Streams": the keys
+# docs/streams.md: the keys
 KEYS: dict[str, tuple[str, ...]] = {
     "copilot_metrics": ("scope", "scope_name", "date"),
     "copilot_usage_daily": ("scope", "scope_name", "day"),

@@ -240,7 +240,7 @@ def test_github_examples_fit_the_schemas(stream: str) -> None:
     record, schema = _example_rows()[stream], SCHEMAS[stream]
     Draft7Validator(schema, format_checker=FormatChecker()).validate(record)
     assert set(record) <= set(schema["properties"])
-    # Key columns are never null; every other column may be (README, "Streams").
+    # Key columns are never null; every other column may be (docs/streams.md).
     for name, prop in schema["properties"].items():
         assert ("null" in prop["type"]) == (name not in schema["required"]), name
     assert (

@@ -17,7 +17,7 @@ every `snowflake.connector` connection. Every statement the target sends is left
 
 What fakesnow cannot run is the target's staging: PUT to the user stage `@~`, the MERGE whose
 source is `SELECT $1:col::TYPE ... FROM '@~/...'(file_format => ...) QUALIFY ... SEQ8()`, REMOVE
-and DROP FILE FORMAT (README, "Loading into Snowflake", has the precise list). Only when
+and DROP FILE FORMAT (docs/snowflake.md has the precise list). Only when
 COPILOT_E2E_SNOWFLAKE_STAGE names a table does the hook also stand in for those steps of the
 target's connector (`_stand_in_for_the_user_stage` explains each); everything else (records,
 batch files, DDL, the MERGE's columns, casts, keys and clauses, its execution) stays the target's

@@ -1,14 +1,14 @@
 """Simulated GitHub -> real Meltano -> z3-target-bigquery -> a local BigQuery emulator.
 
-Run as the README says: `meltano invoke target-bigquery:begin`, `meltano run tap-copilot-metrics
+Run as the docs say: `meltano invoke target-bigquery:begin`, `meltano run tap-copilot-metrics
 target-bigquery` (`method: batch_job`, `denormalized: true`, `upsert: true` from meltano.yml),
 then `meltano invoke target-bigquery:check`, which counts in BigQuery the rows the run loaded.
 Two runs (the second incremental, from Meltano's state): every table holds exactly the truth's
 keys once each, `day` columns are DATE, nested values are RECORDs that BigQuery SQL can read, the
-README's BigQuery queries give the numbers computed independently from the truth, and a load the
+queries of docs/bigquery.md give the numbers computed independently from the truth, and a load the
 emulator refuses makes the pipeline fail (the target alone exits 0). The emulator and what it is
-taught (tests/e2e/bigquery_support.py) stand in for BigQuery; the README lists what they cannot
-prove.
+taught (tests/e2e/bigquery_support.py) stand in for BigQuery; docs/bigquery.md lists what they
+cannot prove.
 """
 
 from __future__ import annotations
@@ -53,14 +53,14 @@ __all__ = ["bigquery_emulator"]  # the session fixture, used here
 
 pytestmark = [pytest.mark.bigquery]
 
-DATASET = "copilot"  # meltano.yml's default; the README's queries name it
+DATASET = "copilot"  # meltano.yml's default; docs/bigquery.md's queries name it
 LOOKBACK_DAYS = 2
 LOADER = "target-bigquery"
 
 
 #: The tables loaded here: every column shape the tap emits (wide report rows with REPEATED
 #: and RECORD columns, flat breakdown rows with `__` names, keys of one to six columns, DATE
-#: days, timestamps with offsets, decimals, cost rows, snapshots) and every table the README's
+#: days, timestamps with offsets, decimals, cost rows, snapshots) and every table docs/bigquery.md's
 #: queries read. Not all of meltano.yml's selection: z3-target-bigquery sleeps a fixed ~20 s per
 #: stream and run (waits for BigQuery's eventual consistency), so its 46 tables took 15 minutes.
 #: DuckDB, PostgreSQL and Snowflake load every selected table.
@@ -83,7 +83,7 @@ TABLES = (
 
 @dataclass
 class CheckedPipeline(Pipeline):
-    """The README's three steps: begin, `meltano run`, check (each with its own log)."""
+    """docs/bigquery.md's three steps: begin, `meltano run`, check (each with its own log)."""
 
     def run(self) -> subprocess.CompletedProcess[str]:
         self.runs += 1
@@ -275,9 +275,9 @@ def test_nested_record_field_is_queryable(loaded: Loaded) -> None:
         assert r["login"] == assignee.get("login")
 
 
-# --- the README's BigQuery queries, checked against the truth ---------------------------------
+# --- docs/bigquery.md's queries, checked against the truth -----------------------------------
 
-#: The README's example queries in BigQuery's dialect ("Loading into BigQuery"), by title.
+#: docs/bigquery.md's example queries in BigQuery's dialect ("Loading into BigQuery"), by title.
 DAILY_USERS_SQL = """
 select d.scope_name,
        d.day,
@@ -427,16 +427,15 @@ def normalized(sql: str) -> str:
     return " ".join(sql.split())
 
 
-def test_readme_shows_the_tested_queries() -> None:
-    """The README's BigQuery section holds these queries verbatim, each under its title."""
-    readme = (PROJECT.root / "README.md").read_text()
-    section = readme.split("## Loading into BigQuery", 1)[1].split("\n## ", 1)[0]
+def test_docs_show_the_tested_queries() -> None:
+    """docs/bigquery.md holds these queries verbatim, each under its title."""
+    section = (PROJECT.root / "docs" / "bigquery.md").read_text()
     missing = [
         title
         for title, sql in BIGQUERY_QUERIES.items()
         if title not in section or normalized(sql) not in normalized(section)
     ]
-    assert not missing, f"README.md's BigQuery section lacks the tested SQL of: {missing}"
+    assert not missing, f"docs/bigquery.md lacks the tested SQL of: {missing}"
 
 
 # --- a load the warehouse refuses fails the pipeline ------------------------------------------

@@ -12,10 +12,10 @@ and the real target (tests/e2e/snowflake_support.py has the details):
   state), with only the four staging steps stood in for; the target's own MERGE (its columns,
   casts, keys and clauses; only its source rewritten) upserts every batch. Every table then holds
   exactly the truth's keys once each, nested values are VARIANT with GitHub's values and can be
-  queried by path, and the README's Snowflake queries give the numbers computed from the truth.
+  queried by path, and docs/snowflake.md's queries give the numbers computed from the truth.
 
 What fakesnow cannot run is held to fakesnow here too (`test_fakesnow_still_cannot_run`): each
-item of the README's list is a statement the target builds, which must fail on fakesnow; when
+item of docs/snowflake.md's list is a statement the target builds, which must fail on fakesnow; when
 one starts to pass, the stand-in and the list can shrink.
 """
 
@@ -74,7 +74,7 @@ STATE_ID = f"dev:tap-copilot-metrics-to-{LOADER}"
 
 
 def loader_env(server: Fakesnow, database: str) -> dict[str, str]:
-    """The settings of the README's example, and where fakesnow listens."""
+    """The settings of docs/snowflake.md's example, and where fakesnow listens."""
     return {
         "TARGET_SNOWFLAKE_ACCOUNT": "myorg-myaccount",
         "TARGET_SNOWFLAKE_USER": "COPILOT_LOADER",
@@ -120,7 +120,7 @@ def as_is(
     except demo.DemoError as failed:
         error = str(failed)
     else:
-        pytest.fail("the as-is run loaded into fakesnow: its staging works now (see README)")
+        pytest.fail("the as-is run loaded into fakesnow: its staging works now (docs/snowflake.md)")
     env = hooked.env(workdir / "meltano.db", {})
     state = demo.read_state(hooked.executable, PROJECT, STATE_ID, env, workdir / "state.log")
     rows = fakesnow.rows(
@@ -355,7 +355,7 @@ group by all
 
 
 def test_variant_paths_are_queryable(loaded: Loaded) -> None:
-    """The README's nested-value queries: `col:field::type`, `col[0]:field`, LATERAL FLATTEN."""
+    """docs/snowflake.md's nested values: `col:field::type`, `col[0]:field`, LATERAL FLATTEN."""
     seats = table_spec("copilot_seats").rows(loaded.sim, loaded.days)
     logins = sorted(tuple(row) for row in loaded.rows(NESTED_LOGIN_SQL))
     truth_logins = sorted(
@@ -379,7 +379,7 @@ def test_variant_paths_are_queryable(loaded: Loaded) -> None:
     assert flattened == {key: accepted for key, (_, accepted) in truth.items()}
 
 
-# --- the README's queries, in Snowflake's dialect ---------------------------------------------
+# --- docs/snowflake.md's queries, in Snowflake's dialect -------------------------------------
 
 DAILY_USERS_SQL = """
 select d.scope_name,
@@ -412,7 +412,7 @@ group by all
 order by scope_name
 """
 
-#: The README's Snowflake versions of the example queries ("Loading into Snowflake").
+#: docs/snowflake.md's Snowflake versions of the example queries ("Loading into Snowflake").
 SNOWFLAKE_QUERIES = {
     "Active and engaged users per day": DAILY_USERS_SQL,
     "Code acceptance rate by language": ACCEPTANCE_BY_LANGUAGE_SQL,
@@ -473,9 +473,8 @@ def test_idle_seats(loaded: Loaded) -> None:
 
 
 def readme_snowflake_section() -> str:
-    text = (PROJECT.root / "README.md").read_text()
-    start = text.index("## Loading into Snowflake")
-    return text[start : text.index("\n## ", start + 1)]
+    """docs/snowflake.md, where docs/snowflake.md's Snowflake section points."""
+    return (PROJECT.root / "docs" / "snowflake.md").read_text()
 
 
 def normalized(sql: str) -> str:
@@ -483,10 +482,10 @@ def normalized(sql: str) -> str:
 
 
 def test_readme_shows_the_tested_queries() -> None:
-    """The README's Snowflake queries are these, verbatim, so what users copy is what CI ran."""
+    """docs/snowflake.md's queries are these, verbatim, so what users copy is what CI ran."""
     section = normalized(readme_snowflake_section())
     missing = [title for title, sql in SNOWFLAKE_QUERIES.items() if normalized(sql) not in section]
-    assert not missing, f"README.md's Snowflake section lacks the tested SQL of: {missing}"
+    assert not missing, f"docs/snowflake.md lacks the tested SQL of: {missing}"
 
 
 # --- what fakesnow cannot run, held to fakesnow -----------------------------------------------
@@ -507,7 +506,7 @@ def _qualify_in_using(sent: str) -> str:
     return _changed(sql, ") select * from staged QUALIFY", " QUALIFY")
 
 
-#: README list item -> (its words in the README, the statement from the first run's log).
+#: docs/snowflake.md list item -> (its words there, the statement from the first run's log).
 CANNOT_RUN: dict[str, tuple[str, Callable[[Loaded], str]]] = {
     "put-to-user-stage": ("PUT", lambda ld: _event(ld, "put")["target_sql"]),
     "merge-from-staged-file": (
@@ -564,7 +563,7 @@ def test_the_sent_merge_runs_on_fakesnow(cannot_run: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("item", [*CANNOT_RUN, MERGE_WITHOUT_SCHEMA])
 def test_fakesnow_still_cannot_run(cannot_run: dict[str, Any], item: str) -> None:
-    """When this fails, fakesnow runs the statement now: shrink the stand-in and README list."""
+    """When this fails, fakesnow runs the statement now: shrink the stand-in and the doc's list."""
     assert cannot_run[item].error is not None
 
 

@@ -7,6 +7,7 @@ builds it for a user, without build isolation so no download is needed.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -54,11 +55,29 @@ def test_wheel_holds_the_tap_package_and_nothing_else(wheel: zipfile.ZipFile) ->
     assert "tap_copilot_metrics/openapi/legacy-metrics.openapi.json" in names
 
 
-def test_wheel_installs_one_console_script(wheel: zipfile.ZipFile) -> None:
+def test_wheel_installs_the_tap_and_the_report_command(wheel: zipfile.ZipFile) -> None:
     (entry_points,) = [name for name in wheel.namelist() if name.endswith("entry_points.txt")]
     text = wheel.read(entry_points).decode()
     scripts = [line for line in text.splitlines() if "=" in line]
-    assert scripts == ["tap-copilot-metrics = tap_copilot_metrics.tap:main"]
+    assert scripts == [
+        "copilot-metrics-report = tap_copilot_metrics.report.cli:main",
+        "tap-copilot-metrics = tap_copilot_metrics.tap:main",
+    ]
+
+
+def test_the_report_needs_its_extra_and_the_tap_never_imports_it(wheel: zipfile.ZipFile) -> None:
+    """`copilot-metrics-report` needs `[report]`; the tap runs without it (no import)."""
+    (metadata,) = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
+    report = sorted(
+        re.split(r"[\[<>=~;]", line.removeprefix("Requires-Dist: "))[0].strip()
+        for line in wheel.read(metadata).decode().splitlines()
+        if line.startswith("Requires-Dist: ") and "extra == 'report'" in line
+    )
+    assert report == ["altair", "duckdb", "psycopg", "vl-convert-python"]
+    imports_report = re.compile(r"tap_copilot_metrics\.report\b|from \.+report\b|import report\b")
+    for name in wheel.namelist():
+        if name.endswith(".py") and not name.startswith("tap_copilot_metrics/report/"):
+            assert not imports_report.search(wheel.read(name).decode()), name
 
 
 def test_wheel_requires_no_test_or_demo_tooling(wheel: zipfile.ZipFile) -> None:

@@ -5,9 +5,10 @@
 
 It installs Meltano in a virtualenv of its own (Meltano pins many packages; keeping it apart from
 the tap's environment means neither can break the other), lets `meltano install` build the tap
-and target-duckdb, serves the GitHub API simulator on a free local port, runs
-`meltano --environment=demo run tap-copilot-metrics target-duckdb`, and prints what a Copilot
-admin asks first. Run it again and Meltano's saved state makes the run incremental.
+and target-duckdb (and dbt-duckdb), serves the GitHub API simulator on a free local port, runs
+`meltano --environment=demo run tap-copilot-metrics target-duckdb dbt-duckdb:build` (the load,
+then the KPI marts of transform/), and prints what a Copilot admin asks first, from the marts.
+Run it again and Meltano's saved state makes the run incremental.
 
 The end-to-end tests reuse the helpers below and check the summary queries against the
 simulator's data.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import json
 import os
 import shutil
@@ -35,6 +37,8 @@ MELTANO_VERSION = "4.4.1"
 DUCKDB_VERSION = "2.0.1"
 EXTRACTOR = "tap-copilot-metrics"
 LOADER = "target-duckdb"
+#: Builds the KPI marts of transform/ (schema copilot_marts) in the same DuckDB file.
+TRANSFORMER = "dbt-duckdb"
 DEMO_ENVIRONMENT = "demo"
 DEMO_ORGANIZATION = "octo-org"
 DEMO_TEAMS = ("justice-league", "avengers")
@@ -120,7 +124,8 @@ group by all
 order by scope_name
 """
 
-#: The README's example queries, each checked against the simulator's truth in tests/e2e.
+#: docs/queries.md's queries on the raw tables, each checked against the simulator's truth in
+#: tests/e2e/test_meltano_duckdb.py.
 EXAMPLE_QUERIES = {
     "Active and engaged users per day": DAILY_USERS_SQL,
     "Code acceptance rate by language": ACCEPTANCE_BY_LANGUAGE_SQL,
@@ -135,6 +140,72 @@ EXPLORE_SQL = (
     "select ide, count(distinct user_id) as users from copilot.copilot_user_usage_daily_by_ide "
     "group by ide order by users desc"
 )
+
+
+# The summary the demo prints, read from the KPI marts that `dbt-duckdb:build` made
+# (transform/, docs/kpis.md): the definitions live there, once. Rates over several days are
+# recomputed from the summed counts, never averaged.
+MART_DAILY_USERS_SQL = """
+select scope_name, day, daily_active_users as active_users, engaged_users
+from copilot_marts.kpi_daily
+order by scope_name, day desc
+"""
+
+MART_ACCEPTANCE_BY_LANGUAGE_SQL = """
+select scope_name,
+       language,
+       sum(code_generations) as suggestions,
+       sum(code_acceptances) as acceptances,
+       round(100.0 * sum(code_acceptances) / nullif(sum(code_generations), 0), 1) as acceptance_pct
+from copilot_marts.kpi_language_daily
+group by all
+order by scope_name, suggestions desc, language
+"""
+
+MART_ACCEPTANCE_BY_EDITOR_SQL = """
+select scope_name,
+       ide as editor,
+       sum(code_generations) as suggestions,
+       sum(code_acceptances) as acceptances,
+       round(100.0 * sum(code_acceptances) / nullif(sum(code_generations), 0), 1) as acceptance_pct
+from copilot_marts.kpi_ide_daily
+group by all
+order by scope_name, suggestions desc, editor
+"""
+
+#: docs/queries.md's queries on the KPI marts, each checked against the simulator's truth in
+#: tests/e2e/test_dbt_duckdb.py.
+MART_QUERIES = {
+    "Active and engaged users per day": MART_DAILY_USERS_SQL,
+    "Code acceptance rate by language": MART_ACCEPTANCE_BY_LANGUAGE_SQL,
+    "Code acceptance rate by editor": MART_ACCEPTANCE_BY_EDITOR_SQL,
+}
+
+#: Feature use over each scope's last 7 report days (the users report's `used_*` flags), as
+#: user-days: a day's distinct users summed over days counts each user once per day, which is
+#: what "user-days" means (never call that sum "users").
+MART_FEATURE_ADOPTION_SQL = """
+select scope_name,
+       feature,
+       sum(users) as user_days,
+       sum(active_users) as active_user_days,
+       round(100.0 * sum(users) / nullif(sum(active_users), 0), 1) as share_pct
+from copilot_marts.kpi_feature_adoption_daily f
+where day > (select max(day) - 7 from copilot_marts.kpi_feature_adoption_daily l
+             where l.scope = f.scope and l.scope_name = f.scope_name)
+group by all
+order by scope_name, user_days desc, feature
+"""
+
+#: Seat utilization on the latest seat snapshot (the date last: no scope_name-then-date row).
+MART_SEATS_SQL = """
+select scope_name, seats, active_28d, inactive_28d, never_active,
+       round(100.0 * utilization_28d, 1) as utilization_pct, snapshot_day
+from copilot_marts.kpi_seat_utilization_daily s
+where snapshot_day = (select max(snapshot_day) from copilot_marts.kpi_seat_utilization_daily l
+                      where l.scope = s.scope and l.scope_name = s.scope_name)
+order by scope_name
+"""
 
 
 class DemoError(Exception):
@@ -463,11 +534,11 @@ def run_demo(args: argparse.Namespace) -> None:
     run_meltano(
         meltano,
         project,
-        ["install", EXTRACTOR, LOADER],
+        ["install", EXTRACTOR, LOADER, TRANSFORMER],
         env=base_env,
         log_path=workdir / "meltano-install.log",
     )
-    print(f"[2/4] plugins installed: {EXTRACTOR}, {LOADER} (in {project.sys_dir})")
+    print(f"[2/4] plugins installed: {EXTRACTOR}, {LOADER}, {TRANSFORMER} (in {project.sys_dir})")
     if args.reset:
         reset(meltano, project, state_id, database, base_env, workdir)
     elif written_by_old_loader(project.plugin_python("loaders", LOADER), database):
@@ -488,6 +559,8 @@ def run_demo(args: argparse.Namespace) -> None:
             **base_env,
             **tap_settings_env(config),
             "TARGET_DUCKDB_FILEPATH": str(database),
+            # dbt-duckdb's path (the demo environment sets it to demo/...): the same file.
+            "DBT_DUCKDB_PATH": str(database),
         }
         before = saved_bookmark(
             read_state(meltano, project, state_id, env, workdir / "meltano-state.log")
@@ -496,7 +569,9 @@ def run_demo(args: argparse.Namespace) -> None:
         run_meltano(
             meltano,
             project,
-            ["run", EXTRACTOR, LOADER],
+            # The load, then the transform: dbt builds the KPI marts in the same DuckDB file
+            # (DBT_DUCKDB_PATH above).
+            ["run", EXTRACTOR, LOADER, f"{TRANSFORMER}:build"],
             env=env,
             log_path=workdir / "meltano-run.log",
         )
@@ -504,12 +579,15 @@ def run_demo(args: argparse.Namespace) -> None:
         days_read = report_days_requested(sim.requests)
         requests = len(sim.requests)
     print(
-        f"[4/4] meltano --environment={DEMO_ENVIRONMENT} run {EXTRACTOR} {LOADER}: "
+        f"[4/4] meltano --environment={DEMO_ENVIRONMENT} run {EXTRACTOR} {LOADER} "
+        f"{TRANSFORMER}:build: "
         f"{took:.0f} s (log: {workdir / 'meltano-run.log'})"
     )
     print()
     print(describe_run(before, start_day, days_read, requests))
     print_summary(project.plugin_python("loaders", LOADER), database)
+    # Last: the HTML report of the marts (after the dbt transform above has built them).
+    write_html_report(meltano, project, database, workdir, base_env)
 
 
 def reset(
@@ -555,10 +633,16 @@ def written_by_old_loader(python: Path, database: Path) -> bool:
 
 def print_summary(python: Path, database: Path) -> None:
     """The numbers a Copilot admin asks for first, then how to explore further."""
-    daily, languages, editors, features = query_duckdb(
+    daily, languages, editors, features, seats = query_duckdb(
         python,
         database,
-        [DAILY_USERS_SQL, ACCEPTANCE_BY_LANGUAGE_SQL, ACCEPTANCE_BY_EDITOR_SQL, TOP_FEATURES_SQL],
+        [
+            MART_DAILY_USERS_SQL,
+            MART_ACCEPTANCE_BY_LANGUAGE_SQL,
+            MART_ACCEPTANCE_BY_EDITOR_SQL,
+            MART_FEATURE_ADOPTION_SQL,
+            MART_SEATS_SQL,
+        ],
     )
     print()
     print("Active and engaged users, last 7 days (engaged = accepted code or sent a prompt)")
@@ -570,11 +654,15 @@ def print_summary(python: Path, database: Path) -> None:
     print("Code acceptance rate by editor")
     print(format_table(editors))
     print()
-    print("Top features by users")
+    print("Top features by users, last 7 days (user-days with the feature / active user-days)")
     print(format_table(features, limit=5))
+    print()
+    print("Seats used in the last 28 days (latest seat snapshot)")
+    print(format_table(seats))
     print()
     shown = _relative(database)
     print(f"DuckDB file: {shown} (schema `copilot`, one table per stream)")
+    print("KPI marts: schema `copilot_marts` of the same file, every KPI defined in docs/kpis.md")
     print(f"Explore it with duckdb {DUCKDB_VERSION} (the release that wrote it):")
     print(f"  {_relative(Path(sys.executable).parent / 'pip')} install duckdb=={DUCKDB_VERSION}")
     print(
@@ -582,6 +670,54 @@ def print_summary(python: Path, database: Path) -> None:
         f"con = duckdb.connect('{shown}', read_only=True); con.sql('{EXPLORE_SQL}').show()\""
     )
     print("Run the demo again for an incremental run; --reset starts over.")
+
+
+REPORT_UTILITY = "copilot-metrics-report"
+#: What `copilot-metrics-report` imports (the tap's `report` extra).
+_REPORT_MODULES = ("altair", "vl_convert", "duckdb")
+
+
+def write_html_report(
+    meltano: Path, project: MeltanoProject, database: Path, workdir: Path, env: Mapping[str, str]
+) -> Path | None:
+    """Write the HTML report of the marts and print its path (None when there are no marts).
+
+    In this interpreter when it has the `report` extra (`pip install -e '.[report]'`), else
+    through Meltano's `copilot-metrics-report` utility (meltano.yml), installed on first use.
+    """
+    output = workdir / "copilot-report.html"
+    if all(importlib.util.find_spec(name) for name in _REPORT_MODULES):
+        from tap_copilot_metrics.report.cli import write_report
+        from tap_copilot_metrics.report.data import ReportError
+
+        try:
+            write_report(database, output)
+        except ReportError as exc:
+            print(f"\nNo HTML report: {exc}")
+            return None
+    else:
+        run_meltano(
+            meltano,
+            project,
+            ["install", REPORT_UTILITY],
+            env=env,
+            log_path=workdir / "meltano-install-report.log",
+        )
+        run_meltano(
+            meltano,
+            project,
+            ["invoke", f"{REPORT_UTILITY}:html"],
+            env={
+                **env,
+                "COPILOT_METRICS_REPORT_DATABASE": str(database),
+                "COPILOT_METRICS_REPORT_OUTPUT": str(output),
+            },
+            log_path=workdir / "report.log",
+        )
+    print(
+        f"\nHTML report (charts and tables of the marts; open it in a browser): {_relative(output)}"
+    )
+    return output
 
 
 def _relative(path: Path) -> str:

@@ -21,6 +21,7 @@ from singer_sdk.streams import RESTStream
 
 from tap_copilot_metrics.errors import TapAPIError
 from tap_copilot_metrics.handoff import BatchHandoff
+from tap_copilot_metrics.prefetch import fetch_abandoned
 from tap_copilot_metrics.retry import RetryPolicy, is_rate_limited
 from tap_copilot_metrics.scopes import Scope, ScopeKind
 from tap_copilot_metrics.sessions import ThreadSessions
@@ -253,7 +254,10 @@ class GitHubStream(RESTStream[Any]):
     def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Retry transient faults with GitHub's waits, within the run's time budget."""
         return self.retry_policy().retrying(
-            func, on_backoff=self._log_backoff, describe=self.describe_fault
+            func,
+            on_backoff=self._log_backoff,
+            describe=self.describe_fault,
+            abandoned=fetch_abandoned,
         )
 
     def _log_backoff(self, details: Details) -> None:

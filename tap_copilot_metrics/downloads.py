@@ -19,6 +19,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_copilot_metrics.errors import ReportUnreadable, RetryBudgetExceeded, TapAPIError
+from tap_copilot_metrics.prefetch import FetchStopped, fetch_abandoned
 from tap_copilot_metrics.reportfiles import NoReportInFile, ReportFileError, iter_report_records
 from tap_copilot_metrics.retry import (
     TRANSIENT_EXCEPTIONS,
@@ -88,6 +89,8 @@ class ReportDownloader:
                 self._fetch_into(spooled, url, source=source)
             except TRANSIENT_EXCEPTIONS as exc:
                 spooled.close()
+                if fetch_abandoned():
+                    raise FetchStopped from None
                 wait = budget.next_wait(exc)
                 what = _describe(exc)
                 if wait is None:

@@ -44,6 +44,20 @@ class FetchStopped(Exception):
     """The run no longer needs this day (it stopped or failed): give up quietly."""
 
 
+#: The prefetcher a worker thread fetches for (its `stopped` event), seen by retry loops.
+_worker = threading.local()
+
+
+def fetch_abandoned() -> bool:
+    """Whether this thread fetches for a prefetcher that stopped: its retries give up then.
+
+    A run that failed (or a scope that ended early) must not leave workers retrying a dead
+    server for minutes, logging retry lines into whatever runs next.
+    """
+    stopped: threading.Event | None = getattr(_worker, "stopped", None)
+    return stopped is not None and stopped.is_set()
+
+
 #: A day to fetch and where its result goes; None tells a worker to end.
 _Job = tuple[dt.date, Future[FetchedDay]] | None
 
@@ -117,6 +131,7 @@ class DayPrefetcher:
 
     def _work(self) -> None:
         """A worker: fetch queued days one after another until told to end."""
+        _worker.stopped = self.stopped
         try:
             while (job := self._jobs.get()) is not None:
                 day, future = job

@@ -85,11 +85,14 @@ class RetryPolicy:
         *,
         on_backoff: Callable[[Details], None],
         describe: Callable[[Exception], str],
+        abandoned: Callable[[], bool] = lambda: False,
     ) -> Callable[..., T]:
         """Wrap `func` so transient faults are retried within the time budget.
 
         When the budget is spent, the last fault becomes a `RetryBudgetExceeded` whose message
-        says what kept failing (`describe` turns the exception into safe words).
+        says what kept failing (`describe` turns the exception into safe words). When
+        `abandoned()` says nobody waits for the answer any more, the fault is raised as it is,
+        without another retry.
         """
         decorated = backoff.on_exception(
             self.wait_generator,
@@ -97,6 +100,7 @@ class RetryPolicy:
             max_tries=None,
             max_time=self.max_elapsed_seconds,
             jitter=None,
+            giveup=lambda _exc: abandoned(),
             on_backoff=on_backoff,
         )(func)
 
@@ -105,6 +109,8 @@ class RetryPolicy:
             try:
                 return decorated(*args, **kwargs)
             except TRANSIENT_EXCEPTIONS as exc:
+                if abandoned():
+                    raise
                 elapsed = time.monotonic() - started
                 msg = (
                     f"{describe(exc)}; still failing after retrying for {elapsed:.1f}s "

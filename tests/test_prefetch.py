@@ -5,9 +5,11 @@ Fetches here are fakes that wait on events, so each test decides which day finis
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import logging
+import socket
 import tempfile
 import threading
 import time
@@ -301,3 +303,45 @@ def test_downloads_on_two_threads_use_two_sessions(monkeypatch: pytest.MonkeyPat
     assert all(len(sessions) == 1 for sessions in by_thread.values())  # kept within a thread
     first, second = by_thread.values()
     assert first.isdisjoint(second)  # never shared between threads
+
+
+def test_a_worker_stops_retrying_a_dead_server_when_the_prefetcher_closes() -> None:
+    """A failed run must not leave workers retrying for minutes, logging into what runs next."""
+    with socket.socket() as sock:  # a port nothing listens on: every try is refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    retried = threading.Event()
+    logger = logging.getLogger("test-dead-server")
+    handler = logging.Handler()
+    handler.emit = lambda _record: retried.set()  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    downloader = ReportDownloader(
+        RetryPolicy(max_elapsed_seconds=600, initial_wait_seconds=0.05, secondary_wait_seconds=0),
+        timeout=1,
+        logger=logger,
+    )
+    gave_up: list[BaseException] = []
+
+    def fetch(day: dt.date, stopped: threading.Event) -> FetchedDay:
+        try:
+            downloader.download(f"http://127.0.0.1:{port}/f", source=day.isoformat())
+        except BaseException as exc:
+            gave_up.append(exc)
+            raise
+        raise AssertionError("a refused connection downloaded something")
+
+    prefetcher = DayPrefetcher(fetch, DAYS[:1], ahead=1, name="dead-server")
+
+    def consume() -> None:
+        with contextlib.suppress(FetchStopped):  # the day it waited for was given up
+            list(prefetcher)
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    try:
+        consumer.start()
+        assert retried.wait(WAIT), "no retry was logged"
+        prefetcher.close()
+        wait_for(lambda: bool(gave_up))
+    finally:
+        logger.removeHandler(handler)
+    assert isinstance(gave_up[0], FetchStopped)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import threading
 import time
 from email.utils import format_datetime
 from types import SimpleNamespace
@@ -468,3 +469,25 @@ def test_retrying_does_not_retry_what_is_not_transient() -> None:
     with pytest.raises(ValueError, match="a 404"):
         retried()
     assert calls == [1]
+
+
+def test_retrying_stops_at_once_when_nobody_waits_for_the_answer() -> None:
+    """A prefetch worker whose run has stopped gives up instead of spending the budget."""
+    calls: list[int] = []
+    abandoned = threading.Event()
+
+    def down() -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            abandoned.set()
+        raise failure()
+
+    retried = policy(max_elapsed_seconds=600, initial_wait_seconds=0.01).retrying(
+        down, on_backoff=lambda _details: None, describe=str, abandoned=abandoned.is_set
+    )
+
+    started = time.monotonic()
+    with pytest.raises(requests.exceptions.ConnectionError):
+        retried()
+    assert calls == [1, 1]
+    assert time.monotonic() - started < 5

@@ -18,6 +18,13 @@ does, without touching what the loader sends (each is explained in `emulator_fix
 
 and one fault for the tests: a load into a table matching a pattern of `refusing_loads` is refused
 by the emulator's own loader, as BigQuery refuses a load it cannot read.
+
+On the loader's side one thing changes, and only its timing: target-bigquery sleeps a fixed 5 s
+after creating a table and 2.5 s after creating each run's merge table, for BigQuery's eventual
+consistency (12.5 s per table on a first run, 7.5 s after: 260 of the module's 350 s). The
+emulator is consistent at once, so `install_no_wait_hook` makes those sleeps (and only sleeps
+called from target_bigquery/core.py) return at once; every request the target sends is its own.
+What this leaves unproven is that real BigQuery's consistency delay is covered by those sleeps.
 """
 
 from __future__ import annotations
@@ -40,8 +47,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.e2e.e2e_support import PROJECT
-from tests.e2e.venvs import pinned_venv, run_checked, venv_python
+from tests.e2e.e2e_support import PROJECT, Meltano
+from tests.e2e.venvs import pinned_venv, plugin_site_packages, run_checked, venv_python
 
 #: What the emulator's virtualenv holds. duckdb-extension-spatial must match duckdb's version.
 EMULATOR_PINS = (
@@ -254,6 +261,7 @@ class BigQueryEmulator:
             "TARGET_BIGQUERY_PROJECT": self.project,
             "TARGET_BIGQUERY_DATASET": dataset,
             "TARGET_BIGQUERY_CREDENTIALS_PATH": str(self.service_account_key()),
+            NO_WAIT_VARIABLE: "1",
         }
 
     @contextmanager
@@ -355,6 +363,41 @@ def _value(field: dict[str, Any], value: Any) -> Any:
         seconds = float(value)
         return dt.datetime.fromtimestamp(seconds / 1e6 if seconds > 1e12 else seconds, dt.UTC)
     return value
+
+
+#: Set for the target's runs against the emulator: the hook skips the consistency sleeps.
+NO_WAIT_VARIABLE = "COPILOT_E2E_BIGQUERY_CONSISTENT"
+_NO_WAIT_MODULE = "copilot_e2e_bigquery_no_wait"
+
+
+def install_no_wait_hook(meltano: Meltano) -> Path:
+    """Write the hook (a module and the .pth that imports it) into target-bigquery's venv."""
+    site_packages = plugin_site_packages(meltano.sys_dir, "loaders", "target-bigquery")
+    module = site_packages / f"{_NO_WAIT_MODULE}.py"
+    module.write_text(
+        '"""Written by tests/e2e/bigquery_support.py: see its docstring."""\n\n'
+        f"{inspect.getsource(no_wait_hook_main)}\n\nno_wait_hook_main()\n"
+    )
+    (site_packages / f"{_NO_WAIT_MODULE}.pth").write_text(f"import {_NO_WAIT_MODULE}\n")
+    return module
+
+
+def no_wait_hook_main() -> None:
+    """Runs when any Python of the target's venv starts; inert without its variable."""
+    import os
+    import sys
+    import time
+
+    if not os.environ.get("COPILOT_E2E_BIGQUERY_CONSISTENT"):
+        return
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        caller = sys._getframe(1).f_code.co_filename.replace("\\", "/")
+        if not caller.endswith("target_bigquery/core.py"):
+            real_sleep(seconds)
+
+    time.sleep = sleep
 
 
 def free_port() -> int:

@@ -40,7 +40,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.e2e_support import PROJECT, Meltano
-from tests.e2e.venvs import pinned_venv
+from tests.e2e.venvs import pinned_venv, plugin_site_packages
 
 #: What fakesnow's virtualenv holds (fakesnow pins duckdb ~=2.0.0 and sqlglot ~=30.22.0; 0.12.1
 #: imports `snowflake.connector.converter`, which connector 5 no longer has).
@@ -237,19 +237,9 @@ def fakesnow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fakesnow]:
 # --- the hook in target-snowflake's virtualenv ------------------------------------------------
 
 
-def target_site_packages(meltano: Meltano) -> Path:
-    """site-packages of the target's venv, as `meltano install` built it for the session."""
-    venv = meltano.sys_dir / "loaders" / LOADER / "venv"
-    found = sorted(venv.glob("lib/python3*/site-packages")) + sorted(venv.glob("Lib/site-packages"))
-    if not found:
-        msg = f"{LOADER} is not installed in {venv}"
-        raise RuntimeError(msg)
-    return found[0]
-
-
 def install_hook(meltano: Meltano) -> Path:
     """Write the hook (a module and the .pth that imports it) into the target's venv."""
-    site_packages = target_site_packages(meltano)
+    site_packages = plugin_site_packages(meltano.sys_dir, "loaders", LOADER)
     functions = (_stand_in_for_the_user_stage, _route_to_fakesnow, hook_main)
     source = "\n\n".join(inspect.getsource(function) for function in functions)
     module = site_packages / f"{_HOOK_MODULE}.py"

@@ -55,3 +55,13 @@ def run_checked(args: list[str], what: str, env: Mapping[str, str] | None = None
     if completed.returncode != 0:
         msg = f"{what} failed:\n{completed.stdout[-3000:]}{completed.stderr[-3000:]}"
         raise RuntimeError(msg)
+
+
+def plugin_site_packages(sys_dir: Path, plugin_type: str, name: str) -> Path:
+    """site-packages of a plugin's venv as `meltano install` built it (`sys_dir/<type>/<name>`)."""
+    venv = sys_dir / plugin_type / name / "venv"
+    found = sorted(venv.glob("lib/python3*/site-packages")) + sorted(venv.glob("Lib/site-packages"))
+    if not found:
+        msg = f"{name} is not installed in {venv}"
+        raise RuntimeError(msg)
+    return found[0]

@@ -72,6 +72,7 @@ def _finish(chart: alt.Chart | alt.LayerChart, title: str) -> dict[str, Any]:
     spec = (
         chart.properties(width=WIDTH, height=HEIGHT, description=title)
         .configure_view(stroke=None)
+        .configure_legend(labelLimit=0)  # whole series names ("Monthly active (28 days)")
         .to_dict(validate=True)
     )
     spec.pop("$schema", None)  # a URL; nothing fetches it, but keep the page free of them

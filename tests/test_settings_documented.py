@@ -18,21 +18,10 @@ from typing import Any
 
 import pytest
 import yaml
-from copilot_devkit.docs import setting_type, shown
+from copilot_devkit.docs import SDK_SETTINGS, setting_type, shown
 from copilot_devkit.hub_definition import meltano_kind
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Settings every SDK tap has; meltano.yml and docs/settings.md list those users are pointed to.
-SDK_SETTINGS = {
-    "stream_maps",
-    "stream_map_config",
-    "faker_config",
-    "flattening_enabled",
-    "flattening_max_depth",
-    "flattening_max_key_length",
-    "flattening_separator",
-    "batch_config",
-}
 
 
 @pytest.fixture(scope="module")

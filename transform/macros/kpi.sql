@@ -30,3 +30,26 @@
 {% macro camel_column(name) -%}
     {{ adapter.quote(name) if target.type in ('postgres', 'duckdb') else name }}
 {%- endmacro %}
+
+{#- One usage item of a billing usage report (billing-usage.md) on one day, typed; amounts in USD.
+    The AI-credit and premium-request reports have the same fields (camelCase, as GitHub sends
+    them); `usage_kind` says which report a row came from. -#}
+{% macro stg_billing_usage(source_table, usage_kind) %}
+select
+    {{ as_text('scope') }} as scope,
+    {{ as_text('scope_name') }} as scope_name,
+    {{ as_date('day') }} as day,
+    {{ as_text("'" ~ usage_kind ~ "'") }} as usage_kind,
+    {{ as_text('product') }} as product,
+    {{ as_text('sku') }} as sku,
+    {{ as_text('model') }} as model,
+    {{ as_text(camel_column('unitType')) }} as unit_type,
+    {{ as_float(camel_column('pricePerUnit')) }} as price_per_unit,
+    {{ as_float(camel_column('grossQuantity')) }} as gross_quantity,
+    {{ as_float(camel_column('grossAmount')) }} as gross_amount,
+    {{ as_float(camel_column('discountQuantity')) }} as discount_quantity,
+    {{ as_float(camel_column('discountAmount')) }} as discount_amount,
+    {{ as_float(camel_column('netQuantity')) }} as net_quantity,
+    {{ as_float(camel_column('netAmount')) }} as net_amount
+from {{ source('copilot', source_table) }}
+{% endmacro %}
